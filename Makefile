@@ -1,0 +1,52 @@
+# The two commands: `make run` and `make test`. Everything else is for developers and CI.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+EMBEDDED := $(PY) -m exchange.embedded
+# Values that only `make lint` uses to check the production settings (never used to serve).
+DEPLOY_ENV := DEBUG=0 ALLOWED_HOSTS=exchange.example.com \
+	SECRET_KEY=lint-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ
+
+.PHONY: run serve test lint install stop status clean-var
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing Python packages into $(VENV) ..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+## make run: install, start PostgreSQL and Redis (embedded unless DATABASE_URL / REDIS_URL are set),
+## migrate, load demo data and run web, engine, worker and beat. Ctrl-C stops all of it.
+run: install
+	@DEBUG=$${DEBUG:-1} $(EMBEDDED) exec -- $(MAKE) --no-print-directory serve
+
+serve:
+	@$(PY) manage.py migrate --noinput
+	@$(PY) manage.py bootstrap
+	@printf '\n  Exchange running at http://%s:%s/\n  Demo logins: alice / alice-demo-pass, bob / bob-demo-pass, admin / admin-demo-pass (staff)\n  API docs: http://%s:%s/api/docs    Health: http://%s:%s/healthz\n  Ctrl-C stops everything.\n\n' $(HOST) $(PORT) $(HOST) $(PORT) $(HOST) $(PORT)
+	@WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+
+## make test: the whole suite against real PostgreSQL and Redis (embedded by default).
+test: install
+	@$(EMBEDDED) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	DJANGO_SETTINGS_MODULE=exchange.settings.test $(PY) manage.py makemigrations --check --dry-run
+	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+
+stop:
+	@$(EMBEDDED) stop
+
+status:
+	@$(EMBEDDED) status

@@ -1,0 +1,293 @@
+"""Writes for accounts: registration, credentials, tokens, two-factor authentication, passwords.
+
+The pages and the API call these same functions; each owns its transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import segno
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.models import update_last_login
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django_otp import match_token
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import User
+from exchange.errors import Conflict, DomainError, ValidationFailed
+
+BACKUP_DEVICE_NAME = "Backup codes"
+TOTP_DEVICE_NAME = "Authenticator app"
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+    status_code = 401
+    default_message = "Invalid username or password."
+
+
+class OtpRequired(DomainError):
+    code = "otp_required"
+    status_code = 401
+    default_message = "Two-factor authentication is on: a code from your authenticator app is required."
+
+
+class OtpInvalid(DomainError):
+    code = "otp_invalid"
+    status_code = 401
+    default_message = "The code is wrong, expired or already used."
+
+
+class InvalidRefreshToken(DomainError):
+    code = "token_not_valid"
+    status_code = 401
+    default_message = "The refresh token is invalid, expired or revoked."
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+
+
+@dataclass(frozen=True)
+class TwoFactorSetup:
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+@dataclass(frozen=True)
+class TwoFactorStatus:
+    enabled: bool
+    pending_setup: bool
+    backup_codes_remaining: int
+
+
+# --- Registration and credentials -----------------------------------------------------------------
+
+
+def register_user(*, username: str, email: str, password: str) -> User:
+    """Create a trader account, or raise ValidationFailed with the reason for each field."""
+    username = username.strip()
+    email = User.objects.normalize_email(email.strip())
+    errors: dict[str, list[str]] = {}
+    if not username:
+        errors["username"] = ["This field is required."]
+    else:
+        try:
+            User.username_validator(username)
+        except DjangoValidationError as exc:
+            errors["username"] = list(exc.messages)
+        if len(username) > 150:
+            errors["username"] = ["At most 150 characters."]
+        elif User.objects.filter(username__iexact=username).exists():
+            errors["username"] = ["This username is taken."]
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        errors["email"] = ["Enter a valid email address."]
+    else:
+        if User.objects.filter(email__iexact=email).exists():
+            errors["email"] = ["An account with this email exists."]
+    try:
+        password_validation.validate_password(password, User(username=username, email=email))
+    except DjangoValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], details=errors)
+
+    try:
+        with transaction.atomic(durable=True):
+            user: User = User.objects.create_user(username=username, email=email, password=password)
+            return user
+    except IntegrityError:
+        # Two registrations raced past the checks above; the case-insensitive constraints decide.
+        raise ValidationFailed(
+            "This username or email is taken.", details={"username": ["This username or email is taken."]}
+        ) from None
+
+
+def authenticate_credentials(*, request: HttpRequest | None, username: str, password: str) -> User:
+    """Return the active user with these credentials, or raise InvalidCredentials."""
+    user = authenticate(request, username=username, password=password)
+    if not isinstance(user, User):
+        raise InvalidCredentials()
+    return user
+
+
+def login_api(*, request: HttpRequest | None, username: str, password: str, otp: str | None) -> TokenPair:
+    """Check credentials and, when 2FA is on, a code; return a fresh access/refresh pair."""
+    user = authenticate_credentials(request=request, username=username, password=password)
+    if has_two_factor(user):
+        if not otp:
+            raise OtpRequired()
+        verify_second_factor(user=user, code=otp)
+    return issue_tokens(user=user)
+
+
+def issue_tokens(*, user: User) -> TokenPair:
+    refresh = RefreshToken.for_user(user)
+    update_last_login(User, user)
+    return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
+
+
+def refresh_tokens(*, refresh: str) -> TokenPair:
+    """Rotate a refresh token: blacklist it and return a new pair."""
+    try:
+        token = RefreshToken(refresh)  # type: ignore[arg-type]
+        token.check_blacklist()
+        user = User.objects.get(pk=token["user_id"], is_active=True)
+    except (TokenError, User.DoesNotExist, KeyError):
+        raise InvalidRefreshToken() from None
+    try:
+        token.blacklist()
+    except IntegrityError:
+        raise InvalidRefreshToken() from None  # the same token rotated twice at once
+    return issue_tokens(user=user)
+
+
+def logout_tokens(*, user: User, refresh: str) -> None:
+    """Blacklist a refresh token of this user, so it can never be used again."""
+    try:
+        token = RefreshToken(refresh)  # type: ignore[arg-type]
+    except TokenError:
+        raise InvalidRefreshToken() from None
+    if str(token.get("user_id")) != str(user.pk):
+        raise InvalidRefreshToken()
+    token.blacklist()
+
+
+def revoke_all_refresh_tokens(*, user: User) -> None:
+    """Blacklist every refresh token of the user that is not blacklisted yet."""
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+
+
+def change_password(*, user: User, old_password: str, new_password: str) -> None:
+    """Change the password, and sign out every API client of the user."""
+    if not user.check_password(old_password):
+        raise ValidationFailed(
+            "Your current password is wrong.", details={"old_password": ["Your current password is wrong."]}
+        )
+    try:
+        password_validation.validate_password(new_password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(exc.messages[0], details={"new_password": list(exc.messages)}) from None
+    with transaction.atomic(durable=True):
+        user.set_password(new_password)
+        user.security_changed_at = timezone.now()
+        user.save(update_fields=["password", "security_changed_at"])
+        revoke_all_refresh_tokens(user=user)
+
+
+# --- Two-factor authentication ----------------------------------------------------------------------
+
+
+def has_two_factor(user: User) -> bool:
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
+
+
+def verify_second_factor(*, user: User, code: str) -> Device:
+    """Return the device that accepts this code (TOTP or a backup code), or raise OtpInvalid.
+
+    A TOTP code is accepted once (django-otp remembers the last time step used) and failures slow
+    down further attempts; a backup code is deleted when used.
+    """
+    code = "".join(code.split())
+    device = match_token(user, code) if code else None
+    if device is None:
+        raise OtpInvalid()
+    return device
+
+
+def two_factor_status(*, user: User) -> TwoFactorStatus:
+    backup = StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return TwoFactorStatus(
+        enabled=has_two_factor(user),
+        pending_setup=TOTPDevice.objects.filter(user=user, confirmed=False).exists(),
+        backup_codes_remaining=backup,
+    )
+
+
+def describe_setup(device: TOTPDevice) -> TwoFactorSetup:
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    uri = device.config_url
+    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, title="Scan with your authenticator app")
+    return TwoFactorSetup(secret=secret, otpauth_uri=uri, qr_svg=qr_svg)
+
+
+def start_two_factor_setup(*, user: User) -> TwoFactorSetup:
+    """Create a fresh, unconfirmed authenticator device and return what the user scans."""
+    with transaction.atomic(durable=True):
+        User.objects.select_for_update().get(pk=user.pk)  # serialize setups of one user
+        if has_two_factor(user):
+            raise Conflict("Two-factor authentication is already on.", details={"code": "2fa_enabled"})
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    return describe_setup(device)
+
+
+def pending_setup(*, user: User) -> TwoFactorSetup | None:
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return describe_setup(device) if device else None
+
+
+def confirm_two_factor(*, user: User, code: str) -> list[str]:
+    """Turn 2FA on with a current code from the pending device; return new one-time backup codes."""
+    code = "".join(code.split())
+    with transaction.atomic(durable=True):
+        User.objects.select_for_update().get(pk=user.pk)
+        if has_two_factor(user):
+            raise Conflict("Two-factor authentication is already on.")
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+        if device is None:
+            raise Conflict("Start the setup first.", details={"code": "2fa_not_started"})
+        if not code or not device.verify_token(code):
+            raise OtpInvalid()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        return _replace_backup_codes(user=user)
+
+
+def _replace_backup_codes(*, user: User) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(settings.BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+def disable_two_factor(*, user: User, code: str) -> None:
+    """Turn 2FA off; needs a current code (or a backup code)."""
+    if not has_two_factor(user):
+        raise Conflict("Two-factor authentication is not on.", details={"code": "2fa_disabled"})
+    verify_second_factor(user=user, code=code)
+    with transaction.atomic(durable=True):
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        user.security_changed_at = timezone.now()
+        user.save(update_fields=["security_changed_at"])
+
+
+def cancel_two_factor_setup(*, user: User) -> None:
+    """Forget an unconfirmed authenticator device."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+
+
+def confirmed_totp_device(*, user: User) -> TOTPDevice:
+    return TOTPDevice.objects.get(user=user, confirmed=True)

@@ -1,0 +1,44 @@
+"""Settings for the test suite: base settings with a few values made fast and isolated."""
+
+from __future__ import annotations
+
+import os
+
+# Tests run with DEBUG off, as production does; these two are then required, so give test values.
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdefghij")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
+
+from exchange.env import celery_broker_url, with_redis_db
+from exchange.settings.base import *  # noqa: F403
+from exchange.settings.base import PASSWORD_HASHERS, REDIS_URL, VAR_DIR
+
+# A Redis database of its own, so tests may flush it without touching a running development system.
+REDIS_URL = with_redis_db(REDIS_URL, 15)
+CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
+
+# Argon2 is deliberately slow; tests that check hashing override this back.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "test-private"), "base_url": None},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "exchange-test",
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "exchange-test"},
+    }
+}

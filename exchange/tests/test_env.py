@@ -1,0 +1,111 @@
+"""Configuration is parsed strictly: a malformed variable stops start-up, naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exchange.env import (
+    ConfigError,
+    celery_broker_url,
+    check_redis_url,
+    env_bool,
+    env_int,
+    env_list,
+    parse_database_url,
+    with_redis_db,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("TRUE", True), ("on", True), ("0", False), ("no", False)])
+def test_env_bool_reads_common_spellings(raw, expected):
+    assert env_bool("FLAG", not expected, environ={"FLAG": raw}) is expected
+
+
+def test_env_bool_refuses_anything_else():
+    with pytest.raises(ConfigError, match="FLAG must be a boolean"):
+        env_bool("FLAG", False, environ={"FLAG": "maybe"})
+
+
+def test_env_int_checks_type_and_bounds():
+    assert env_int("N", 3, environ={}) == 3
+    assert env_int("N", 3, environ={"N": " 7 "}) == 7
+    with pytest.raises(ConfigError, match="N must be an integer"):
+        env_int("N", 3, environ={"N": "seven"})
+    with pytest.raises(ConfigError, match="N must be at least 1"):
+        env_int("N", 3, minimum=1, environ={"N": "0"})
+
+
+def test_env_list_drops_blanks():
+    assert env_list("HOSTS", [], environ={"HOSTS": "a.example, ,b.example,"}) == ["a.example", "b.example"]
+
+
+def test_parse_database_url_tcp():
+    config = parse_database_url("postgresql://user:p%40ss@db.internal:5433/exchange?sslmode=require")
+    assert config.as_django()["NAME"] == "exchange"
+    assert (config.user, config.password, config.host, config.port) == ("user", "p@ss", "db.internal", "5433")
+    assert config.options == {"sslmode": "require"}
+
+
+def test_parse_database_url_unix_socket():
+    config = parse_database_url("postgresql://postgres@/exchange?host=/srv/var/postgres")
+    assert (config.host, config.port, config.name) == ("/srv/var/postgres", "", "exchange")
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///db.sqlite3", "mysql://u@h/db", "postgresql://u@h:5432/", "postgres://h:x/db"]
+)
+def test_parse_database_url_refuses_what_it_cannot_use(url):
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        parse_database_url(url)
+
+
+def test_redis_urls():
+    assert check_redis_url("redis://127.0.0.1:6379/0")
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        check_redis_url("http://127.0.0.1:6379")
+    assert celery_broker_url("redis://h:6379/2") == "redis://h:6379/2"
+    assert celery_broker_url("unix:///v/redis.sock?db=3") == "redis+socket:///v/redis.sock?virtual_host=3"
+    assert with_redis_db("redis://h:6379/0", 15) == "redis://h:6379/15"
+    assert with_redis_db("unix:///v/redis.sock?db=0", 15) == "unix:///v/redis.sock?db=15"
+
+
+def _settings_import(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    return subprocess.run(
+        [sys.executable, "-c", "import exchange.settings.base"],
+        cwd=BASE_DIR,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "perhaps"}, "DEBUG must be a boolean"),
+        ({"DEBUG": "0"}, "SECRET_KEY must be set"),
+        ({"DEBUG": "0", "SECRET_KEY": "short"}, "SECRET_KEY must be at least 50 characters"),
+        ({"DEBUG": "0", "SECRET_KEY": "x" * 60}, "ALLOWED_HOSTS must be set"),
+        ({"DEBUG": "1", "DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL must be a postgres"),
+        ({"DEBUG": "1", "EMAIL_PORT": "smtp"}, "EMAIL_PORT must be an integer"),
+    ],
+)
+def test_bad_configuration_stops_start_up_with_a_clear_message(env, message):
+    result = _settings_import(env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_good_production_configuration_imports():
+    result = _settings_import({"DEBUG": "0", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "exchange.example.com"})
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,51 @@
+"""URLs: pages, the REST API under /api/ (no trailing slashes), the admin and /healthz."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import URLPattern, URLResolver, include, path
+from django_otp.admin import OTPAdminSite
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api.urls import auth_urlpatterns, security_urlpatterns
+from accounts.views import home_view
+from exchange import errors
+from exchange.health import healthz
+
+# Staff sign in to the admin with a password and a code from a confirmed OTP device.
+admin.site.__class__ = OTPAdminSite
+admin.site.site_header = "Exchange administration"
+admin.site.site_title = "Exchange admin"
+
+api_urlpatterns: list[URLPattern | URLResolver] = [
+    path("auth/", include((auth_urlpatterns, "auth"))),
+    path("security/", include((security_urlpatterns, "security"))),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("", home_view, name="home"),
+    path("", include("accounts.urls")),
+    path("api/", include((api_urlpatterns, "api"))),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+]
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return errors.json_not_found(request, exception)
+    return render(request, "404.html", status=404)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return errors.json_server_error(request)
+    return render(request, "500.html", status=500)

@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class WalletsConfig(AppConfig):
+    name = "wallets"
+    verbose_name = "Wallets and ledger"
