@@ -32,7 +32,8 @@ serve:
 	@$(PY) manage.py migrate --noinput
 	@$(PY) manage.py bootstrap
 	@printf '\n  Exchange running at http://%s:%s/\n  Demo logins: alice / alice-demo-pass, bob / bob-demo-pass, admin / admin-demo-pass (staff)\n  API docs: http://%s:%s/api/docs    Health: http://%s:%s/healthz\n  Ctrl-C stops everything.\n\n' $(HOST) $(PORT) $(HOST) $(PORT) $(HOST) $(PORT)
-	@WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	@# honcho exits 130/143 when Ctrl-C or SIGTERM stops it: that is a clean stop, not an error.
+	@WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile || case $$? in 130|143) exit 0;; *) exit 1;; esac
 
 ## make test: the whole suite against real PostgreSQL and Redis (embedded by default).
 test: install

@@ -6,6 +6,7 @@ The pages and the API call these same functions; each owns its transaction.
 from __future__ import annotations
 
 import base64
+import math
 from dataclasses import dataclass
 
 import segno
@@ -17,7 +18,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django_otp import match_token
+from django_otp import devices_for_user
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -48,6 +49,12 @@ class OtpInvalid(DomainError):
     code = "otp_invalid"
     status_code = 401
     default_message = "The code is wrong, expired or already used."
+
+
+class OtpThrottled(DomainError):
+    code = "otp_throttled"
+    status_code = 429
+    default_message = "Too many wrong codes: wait a moment before trying again."
 
 
 class InvalidRefreshToken(DomainError):
@@ -203,16 +210,35 @@ def has_two_factor(user: User) -> bool:
 
 
 def verify_second_factor(*, user: User, code: str) -> Device:
-    """Return the device that accepts this code (TOTP or a backup code), or raise OtpInvalid.
+    """Return the device that accepts this code (TOTP or a backup code), or raise.
 
-    A TOTP code is accepted once (django-otp remembers the last time step used) and failures slow
-    down further attempts; a backup code is deleted when used.
+    A TOTP code is accepted once (django-otp remembers the last time step used); a backup code is
+    deleted when used. Each wrong code doubles the wait before the next try (1 s, 2 s, 4 s ...):
+    a code sent during the wait is not even checked, and the caller learns how long to wait.
     """
     code = "".join(code.split())
-    device = match_token(user, code) if code else None
-    if device is None:
+    if not code:
         raise OtpInvalid()
-    return device
+    wait_seconds = 0
+    with transaction.atomic():  # rows locked, and failure counts kept, for the whole check
+        devices = list(devices_for_user(user, confirmed=True, for_verify=True))
+        for device in devices:
+            allowed, info = device.verify_is_allowed()
+            if not allowed:
+                locked_until = (info or {}).get("locked_until")
+                if locked_until is not None:
+                    remaining = (locked_until - timezone.now()).total_seconds()
+                    wait_seconds = max(wait_seconds, math.ceil(remaining))
+                continue
+            if device.verify_token(code):
+                # The code failed on the user's other devices on the way here: that is no attack.
+                for other in devices:
+                    if other is not device and other.throttling_failure_count:
+                        other.throttle_reset()
+                return device
+    if wait_seconds > 0:
+        raise OtpThrottled(f"Too many wrong codes: try again in {wait_seconds} s.", retry_after=wait_seconds)
+    raise OtpInvalid()
 
 
 def two_factor_status(*, user: User) -> TwoFactorStatus:

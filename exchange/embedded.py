@@ -25,8 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+# platformdirs (through pgserver) warns about XDG_RUNTIME_DIR on servers without a login session.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"

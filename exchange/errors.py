@@ -24,9 +24,12 @@ class DomainError(Exception):
     status_code: ClassVar[int] = status.HTTP_400_BAD_REQUEST
     default_message: ClassVar[str] = "The request could not be carried out."
 
-    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, details: dict[str, Any] | None = None, retry_after: int | None = None
+    ) -> None:
         self.message = message or self.default_message
         self.details = details or {}
+        self.retry_after = retry_after  # seconds; sent as Retry-After (with 429 and 503)
         super().__init__(self.message)
 
 
@@ -84,7 +87,11 @@ def _message(detail: Any) -> str:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map any exception raised by an API view to the contract's error shape."""
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        details = {**exc.details, "retry_after": exc.retry_after} if exc.retry_after else exc.details
+        response = Response(error_body(exc.code, exc.message, details), status=exc.status_code)
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

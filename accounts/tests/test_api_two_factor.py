@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 
 import pytest
-from django_otp.plugins.otp_static.models import StaticToken
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.tests.factories import PASSWORD
@@ -117,10 +119,20 @@ class TestLoginWithTwoFactor:
         device = two_factor_user.totp_device
         good = totp_code(device, 1)
         wrong = f"{(int(good) + 1) % 1_000_000:06d}"
-        for _ in range(3):
-            login(api_client, two_factor_user.username, otp=wrong)
-        # After failures, even the right code waits out the throttle (django-otp's back-off).
-        assert_error(login(api_client, two_factor_user.username, otp=good), 401, "otp_invalid")
+        assert_error(login(api_client, two_factor_user.username, otp=wrong), 401, "otp_invalid")
+        # Within the back-off that follows a failure, even the right code is not checked.
+        response = login(api_client, two_factor_user.username, otp=good)
+        error = assert_error(response, 429, "otp_throttled")
+        assert response["Retry-After"] == "1"
+        assert error["details"] == {"retry_after": 1}
+        TOTPDevice.objects.filter(pk=device.pk).update(
+            throttling_failure_timestamp=timezone.now() - timedelta(seconds=2)
+        )
+        StaticDevice.objects.filter(user=two_factor_user).update(
+            throttling_failure_timestamp=timezone.now() - timedelta(seconds=2)
+        )
+        # Once the wait is over, the right code works.
+        assert login(api_client, two_factor_user.username, otp=good).status_code == 200
 
 
 class TestDisable:

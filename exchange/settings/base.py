@@ -8,7 +8,6 @@ variable. With DATABASE_URL / REDIS_URL unset, the embedded PostgreSQL and Redis
 from __future__ import annotations
 
 import secrets
-import warnings
 from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
@@ -34,9 +33,6 @@ django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
-
-# platformdirs (through pgserver) warns about XDG_RUNTIME_DIR on servers without a login session.
-warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", module="platformdirs")
 
 # --- Core -----------------------------------------------------------------------------------------
 
