@@ -88,10 +88,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """Map any exception raised by an API view to the contract's error shape."""
     if isinstance(exc, DomainError):
         details = {**exc.details, "retry_after": exc.retry_after} if exc.retry_after else exc.details
-        response = Response(error_body(exc.code, exc.message, details), status=exc.status_code)
+        domain_response = Response(error_body(exc.code, exc.message, details), status=exc.status_code)
         if exc.retry_after:
-            response["Retry-After"] = str(exc.retry_after)
-        return response
+            domain_response["Retry-After"] = str(exc.retry_after)
+        return domain_response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
