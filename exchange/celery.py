@@ -1,12 +1,12 @@
-"""The Celery application: broker on Redis, configuration from Django settings (CELERY_*)."""
+"""The Celery application: broker on Redis, configuration from Django settings (CELERY_*).
+
+Importing this module sets nothing in the environment: the celery processes get
+DJANGO_SETTINGS_MODULE from the Procfile or the image, as every other entry point does.
+"""
 
 from __future__ import annotations
 
-import os
-
 from celery import Celery
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings.base")
 
 app = Celery("exchange")
 app.config_from_object("django.conf:settings", namespace="CELERY")
