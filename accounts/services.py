@@ -26,6 +26,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.lock_objects import lock_outstanding_token, lock_user
 from accounts.models import User
 from exchange.errors import Conflict, DomainError, ValidationFailed
 
@@ -155,14 +156,18 @@ def refresh_tokens(*, refresh: str) -> TokenPair:
     """Rotate a refresh token: blacklist it and return a new pair."""
     try:
         token = RefreshToken(refresh)  # type: ignore[arg-type]
-        token.check_blacklist()
         user = User.objects.get(pk=token["user_id"], is_active=True)
     except (TokenError, User.DoesNotExist, KeyError):
         raise InvalidRefreshToken() from None
     try:
-        token.blacklist()
+        with transaction.atomic(durable=True):
+            # Two refreshes racing with one token: the lock makes the second see it spent.
+            lock_outstanding_token(jti=token["jti"])
+            _, newly_blacklisted = token.blacklist()
+            if not newly_blacklisted:
+                raise InvalidRefreshToken()
     except IntegrityError:
-        raise InvalidRefreshToken() from None  # the same token rotated twice at once
+        raise InvalidRefreshToken() from None  # its first use, raced: the other one won
     return issue_tokens(user=user)
 
 
@@ -260,7 +265,7 @@ def describe_setup(device: TOTPDevice) -> TwoFactorSetup:
 def start_two_factor_setup(*, user: User) -> TwoFactorSetup:
     """Create a fresh, unconfirmed authenticator device and return what the user scans."""
     with transaction.atomic(durable=True):
-        User.objects.select_for_update().get(pk=user.pk)  # serialize setups of one user
+        lock_user(user_id=user.pk)  # serialize setups of one user
         if has_two_factor(user):
             raise Conflict("Two-factor authentication is already on.", details={"code": "2fa_enabled"})
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
@@ -277,7 +282,7 @@ def confirm_two_factor(*, user: User, code: str) -> list[str]:
     """Turn 2FA on with a current code from the pending device; return new one-time backup codes."""
     code = "".join(code.split())
     with transaction.atomic(durable=True):
-        User.objects.select_for_update().get(pk=user.pk)
+        lock_user(user_id=user.pk)
         if has_two_factor(user):
             raise Conflict("Two-factor authentication is already on.")
         device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
