@@ -9,7 +9,8 @@ from accounts.models import User
 
 def lock_user(*, user_id: int) -> User:
     """Lock a user row: serializes changes to one user's security settings."""
-    return User.objects.select_for_update().get(pk=user_id)
+    user: User = User.objects.select_for_update().get(pk=user_id)
+    return user
 
 
 def lock_outstanding_token(*, jti: str) -> OutstandingToken | None:

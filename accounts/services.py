@@ -25,6 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.lock_objects import lock_outstanding_token, lock_user
 from accounts.models import User
@@ -162,8 +163,14 @@ def refresh_tokens(*, refresh: str) -> TokenPair:
     try:
         with transaction.atomic(durable=True):
             # Two refreshes racing with one token: the lock makes the second see it spent.
-            lock_outstanding_token(jti=token["jti"])
-            _, newly_blacklisted = token.blacklist()
+            outstanding = lock_outstanding_token(jti=token["jti"]) or OutstandingToken.objects.create(
+                jti=token["jti"],
+                user=user,
+                token=refresh,
+                created_at=timezone.now(),
+                expires_at=datetime_from_epoch(token["exp"]),
+            )
+            _, newly_blacklisted = BlacklistedToken.objects.get_or_create(token=outstanding)
             if not newly_blacklisted:
                 raise InvalidRefreshToken()
     except IntegrityError:
