@@ -6,18 +6,16 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, URLResolver, include, path
-from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api.urls import auth_urlpatterns, security_urlpatterns
 from accounts.views import home_view
 from exchange import errors
+from exchange.admin_site import ExchangeAdminSite
 from exchange.health import healthz
 
-# Staff sign in to the admin with a password and a code from a confirmed OTP device.
-admin.site.__class__ = OTPAdminSite
-admin.site.site_header = "Exchange administration"
-admin.site.site_title = "Exchange admin"
+# Staff reach the admin only with a session that passed a second factor.
+admin.site.__class__ = ExchangeAdminSite
 
 api_urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/", include((auth_urlpatterns, "auth"))),

@@ -203,37 +203,42 @@ class TestSecurityPage:
 
 
 class TestAdminNeedsOtp:
-    def test_staff_signed_in_without_a_code_is_sent_to_the_admin_login(self, client: Client):
+    def test_anonymous_visitors_are_sent_to_the_two_step_login(self, client: Client):
+        response = client.get("/admin/", follow=True)
+        assert response.redirect_chain[-1][0] == "/login?next=%2Fadmin%2F"
+
+    def test_staff_without_2fa_are_sent_to_turn_it_on(self, client: Client):
         staff = UserFactory(is_staff=True, is_superuser=True)
         client.force_login(staff)
-        response = client.get("/admin/")
-        assert response.status_code == 302
-        assert response["Location"].startswith("/admin/login/")
+        response = client.get("/admin/", follow=True)
+        assert response.redirect_chain[-1][0] == "/security"
+        assert "The administration needs two-factor authentication" in response.content.decode()
 
-    def test_admin_login_form_demands_a_code(self, client: Client):
-        staff = UserFactory(is_staff=True, is_superuser=True)
-        response = client.post("/admin/login/", {"username": staff.username, "password": PASSWORD})
-        assert response.status_code == 200  # the form again, with an error
-        assert client.get("/admin/").status_code == 302
+    def test_staff_with_2fa_whose_session_skipped_it_must_sign_in_again(self, client: Client, two_factor_user):
+        User.objects.filter(pk=two_factor_user.pk).update(is_staff=True)
+        client.force_login(two_factor_user)  # a session that never passed the code
+        response = client.get("/admin/", follow=True)
+        assert response.redirect_chain[-1][0] == "/login?next=%2Fadmin%2F"
+        assert "_auth_user_id" not in client.session
 
-    def test_staff_who_logged_in_with_a_code_reach_the_admin(self, client: Client, two_factor_user):
+    def test_traders_are_turned_away(self, client: Client, user):
+        client.force_login(user)
+        response = client.get("/admin/", follow=True)
+        assert response.redirect_chain[-1][0] == "/"
+        assert "no access to the administration" in response.content.decode()
+
+    def test_staff_sign_in_with_password_and_code_and_reach_the_admin(self, client: Client, two_factor_user):
         User.objects.filter(pk=two_factor_user.pk).update(is_staff=True, is_superuser=True)
-        client.post("/login", {"username": two_factor_user.username, "password": PASSWORD})
-        client.post("/login/code", {"otp": totp_code(two_factor_user.totp_device, 1)})
+        response = client.post("/login?next=/admin/", {"username": two_factor_user.username, "password": PASSWORD})
+        assert response["Location"] == "/login/code"
+        response = client.post("/login/code", {"otp": totp_code(two_factor_user.totp_device, 1)})
+        assert response["Location"] == "/admin/"
         assert client.get("/admin/").status_code == 200
 
-    def test_admin_login_with_password_and_code(self, client: Client, two_factor_user):
-        User.objects.filter(pk=two_factor_user.pk).update(is_staff=True)
-        device = two_factor_user.totp_device
-        response = client.post(
-            "/admin/login/?next=/admin/",
-            {
-                "username": two_factor_user.username,
-                "password": PASSWORD,
-                "otp_device": device.persistent_id,
-                "otp_token": totp_code(device, 1),
-                "next": "/admin/",
-            },
-        )
-        assert response.status_code == 302, response.content.decode()[:2000]
+    def test_becoming_verified_by_turning_2fa_on_opens_the_admin(self, client: Client):
+        staff = UserFactory(is_staff=True, is_superuser=True)
+        client.force_login(staff)
+        client.post("/security", {"action": "2fa-start"})
+        device = TOTPDevice.objects.get(user=staff)
+        client.post("/security", {"action": "2fa-verify", "otp-otp": totp_code(device)})
         assert client.get("/admin/").status_code == 200
