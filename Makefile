@@ -11,11 +11,19 @@ EMBEDDED := $(PY) -m exchange.embedded
 DEPLOY_ENV := DEBUG=0 ALLOWED_HOSTS=exchange.example.com \
 	SECRET_KEY=lint-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ
 
-.PHONY: run serve test lint install stop status clean-var
+.PHONY: run serve test lint install stop status help
+
+help:
+	@echo "make run     install, start PostgreSQL + Redis (embedded unless DATABASE_URL / REDIS_URL), run everything"
+	@echo "make test    the whole test suite (PYTEST_ARGS=... to pass options to pytest)"
+	@echo "make lint    ruff, mypy, makemigrations --check, check --deploy"
+	@echo "make status  the embedded servers;  make stop  stops them"
 
 install: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Python 3.11 or newer is needed (PYTHON=python3.12 make ... picks another)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing Python packages into $(VENV) ..."
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
