@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.models import update_last_login
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -28,7 +29,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.lock_objects import lock_outstanding_token, lock_user
-from accounts.models import User
+from accounts.models import Notification, User
 from exchange.errors import Conflict, DomainError, ValidationFailed
 
 BACKUP_DEVICE_NAME = "Backup codes"
@@ -329,3 +330,20 @@ def cancel_two_factor_setup(*, user: User) -> None:
 
 def confirmed_totp_device(*, user: User) -> TOTPDevice:
     return TOTPDevice.objects.get(user=user, confirmed=True)
+
+
+# --- Notifications ----------------------------------------------------------------------------------
+
+
+def notify_user(*, user_id: int, title: str, body: str, link: str = "", email: bool = True) -> Notification:
+    """Record an in-app notification and send it by email. Called from Celery tasks, after commit."""
+    user = User.objects.get(pk=user_id)
+    notification = Notification.objects.create(user=user, title=title, body=body, link=link)
+    if email and user.email:
+        send_mail(
+            subject=f"[{settings.SITE_NAME}] {title}",
+            message=f"{body}\n\n{settings.SITE_URL}{link}" if link else body,
+            from_email=None,
+            recipient_list=[user.email],
+        )
+    return notification

@@ -26,7 +26,7 @@ PENDING_LOGIN_KEY = "login_pending"
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def _add_domain_error(form: forms.Form, error: DomainError, default_field: str | None = None) -> None:
+def add_domain_error(form: forms.Form, error: DomainError, default_field: str | None = None) -> None:
     """Attach a service error to the form fields it names, or to the form as a whole."""
     placed = False
     for field, field_messages in error.details.items():
@@ -59,7 +59,7 @@ def register_view(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password"],
             )
         except DomainError as error:
-            _add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             login(request, user, backend=BACKEND)
             messages.success(request, f"Welcome, {user.username}. Protect your account with two-factor authentication.")
@@ -156,7 +156,7 @@ def security_view(request: HttpRequest) -> HttpResponse:
                         messages.success(request, "Two-factor authentication is off.")
                         return redirect("accounts:security")
                 except DomainError as error:
-                    _add_domain_error(otp_form, error, "otp")
+                    add_domain_error(otp_form, error, "otp")
         elif action == "password":
             password_form = PasswordChangeForm(request.POST, prefix="pw")
             if password_form.is_valid():
@@ -167,7 +167,7 @@ def security_view(request: HttpRequest) -> HttpResponse:
                         new_password=password_form.cleaned_data["new_password"],
                     )
                 except DomainError as error:
-                    _add_domain_error(password_form, error)
+                    add_domain_error(password_form, error)
                 else:
                     update_session_auth_hash(request, user)  # keep this session, end the others
                     messages.success(request, "Your password is changed. Other sessions are signed out.")

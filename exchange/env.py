@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -65,6 +66,30 @@ def env_int(
     if minimum is not None and number < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {number}.")
     if maximum is not None and number > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, not {number}.")
+    return number
+
+
+def env_decimal(
+    name: str,
+    default: str,
+    *,
+    minimum: str | None = None,
+    maximum: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Decimal:
+    """Return a decimal variable (money, shares) within optional bounds; never a float."""
+    value = _raw(name, environ)
+    raw = default if value is None or value.strip() == "" else value.strip()
+    try:
+        number = Decimal(raw)
+    except InvalidOperation:
+        raise ConfigError(f"{name} must be a decimal number, not {value!r}.") from None
+    if not number.is_finite():
+        raise ConfigError(f"{name} must be a finite number, not {value!r}.")
+    if minimum is not None and number < Decimal(minimum):
+        raise ConfigError(f"{name} must be at least {minimum}, not {number}.")
+    if maximum is not None and number > Decimal(maximum):
         raise ConfigError(f"{name} must be at most {maximum}, not {number}.")
     return number
 

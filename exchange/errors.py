@@ -50,7 +50,9 @@ class Forbidden(DomainError):
     default_message = "You do not have permission to do this."
 
 
-class NotFound(DomainError):
+class NotFound(DomainError, Http404):
+    """Also an Http404, so that a page view raising it answers with the 404 page."""
+
     code = "not_found"
     status_code = status.HTTP_404_NOT_FOUND
     default_message = "Not found."

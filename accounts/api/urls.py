@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 
 from accounts.api import views
+from kyc.api.views import KycDetailsSubmitApi
 
 auth_urlpatterns: list[URLPattern | URLResolver] = [
     path("register", views.UserRegisterApi.as_view(), name="register"),
@@ -10,6 +11,7 @@ auth_urlpatterns: list[URLPattern | URLResolver] = [
     path("refresh", views.TokenRefreshApi.as_view(), name="refresh"),
     path("logout", views.UserLogoutApi.as_view(), name="logout"),
     path("me", views.UserMeApi.as_view(), name="me"),
+    path("kyc", KycDetailsSubmitApi.as_view(), name="kyc"),
 ]
 
 security_urlpatterns: list[URLPattern | URLResolver] = [

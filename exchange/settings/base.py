@@ -22,6 +22,7 @@ from exchange.env import (
     check_redis_url,
     env_bool,
     env_choice,
+    env_decimal,
     env_int,
     env_list,
     env_str,
@@ -38,6 +39,8 @@ VAR_DIR = BASE_DIR / "var"
 
 DEBUG = env_bool("DEBUG", False)
 SITE_NAME = env_str("SITE_NAME", "OpenExchange")
+# Where users reach the site, for links in emails.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 
 def _development_secret_key() -> str:
@@ -79,6 +82,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_ratelimit",
+    "django_countries",
     "accounts",
     "trading",
     "wallets",
@@ -212,6 +216,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "exchange.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_PAGINATION_CLASS": "exchange.pagination.Pagination",
 }
 
 SIMPLE_JWT = {
@@ -315,6 +320,19 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- KYC and AML ----------------------------------------------------------------------------------
+
+KYC_MAX_UPLOAD_BYTES = env_int("KYC_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
+KYC_MAX_IMAGE_SIDE = env_int("KYC_MAX_IMAGE_SIDE", 8000, minimum=500)
+KYC_MINIMUM_AGE = env_int("KYC_MINIMUM_AGE", 18, minimum=16)
+# AML rules: a withdrawal of at least this share of the deposits made within this many hours...
+AML_RAPID_WITHDRAWAL_HOURS = env_int("AML_RAPID_WITHDRAWAL_HOURS", 24, minimum=1)
+AML_RAPID_WITHDRAWAL_SHARE = env_decimal("AML_RAPID_WITHDRAWAL_SHARE", "0.8", minimum="0", maximum="1")
+# ... and this many amounts in 24 h between (share x threshold) and the threshold, in USDT.
+AML_REPORTING_THRESHOLD_USDT = env_int("AML_REPORTING_THRESHOLD_USDT", 10_000, minimum=1)
+AML_JUST_UNDER_SHARE = env_decimal("AML_JUST_UNDER_SHARE", "0.9", minimum="0", maximum="1")
+AML_JUST_UNDER_COUNT = env_int("AML_JUST_UNDER_COUNT", 3, minimum=2)
 
 # --- Engine ---------------------------------------------------------------------------------------
 

@@ -1,24 +1,31 @@
 """python manage.py bootstrap [--demo]: load the data a fresh exchange needs, idempotently.
 
-Later parts of the system add their steps here (assets and markets, staff groups). Demo users are
-created only in development (DEBUG) or with --demo, and existing users are never changed.
+Every run: the staff role groups. Demo data (users, a demo sanctions list) only in development
+(DEBUG) or with --demo; existing users are never changed. Later parts add their steps here.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from accounts.models import User
+from accounts.roles import setup_roles
+from kyc.aml import load_sanctions_csv
+
+DEMO_SANCTIONS = Path(__file__).resolve().parents[3] / "kyc" / "data" / "demo_sanctions.csv"
 
 DEMO_USERS = (
-    # username, password, is_superuser
-    ("admin", "admin-demo-pass", True),
-    ("alice", "alice-demo-pass", False),
-    ("bob", "bob-demo-pass", False),
+    # username, password, role: "superuser", a staff group name, or "" for a trader
+    ("admin", "admin-demo-pass", "superuser"),
+    ("compliance", "compliance-demo-pass", "Compliance"),
+    ("alice", "alice-demo-pass", ""),
+    ("bob", "bob-demo-pass", ""),
 )
 
 
@@ -29,18 +36,24 @@ class Command(BaseCommand):
         parser.add_argument("--demo", action="store_true", help="Create demo users even when DEBUG is off.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        for name, count in setup_roles().items():
+            self.stdout.write(f"role {name}: {count} permissions")
         if settings.DEBUG or options["demo"]:
             self.create_demo_users()
+            count = load_sanctions_csv(path=DEMO_SANCTIONS, source="DEMO")
+            self.stdout.write(f"sanctions list DEMO: {count} fictitious entries")
 
     @transaction.atomic
     def create_demo_users(self) -> None:
-        for username, password, is_superuser in DEMO_USERS:
+        for username, password, role in DEMO_USERS:
             if User.objects.filter(username__iexact=username).exists():
                 self.stdout.write(f"user {username}: exists, left as it is")
                 continue
             email = f"{username}@example.com"
-            if is_superuser:
+            if role == "superuser":
                 User.objects.create_superuser(username=username, email=email, password=password)
             else:
-                User.objects.create_user(username=username, email=email, password=password)
+                user = User.objects.create_user(username=username, email=email, password=password, is_staff=bool(role))
+                if role:
+                    user.groups.add(Group.objects.get(name=role))
             self.stdout.write(self.style.SUCCESS(f"user {username}: created (password {password})"))

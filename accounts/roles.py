@@ -1,0 +1,51 @@
+"""Staff roles as Django groups, each with exactly the permissions its work needs.
+
+Compliance reviews KYC and AML and may look at users; Treasury runs wallets (the wallets app adds
+its permissions here); Support only looks. `manage.py setup_roles` applies this, idempotently:
+a group ends up with these permissions and no others.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+ROLES: dict[str, list[str]] = {
+    "Compliance": [
+        "accounts.view_user",
+        "kyc.view_verification",
+        "kyc.review_verification",
+        "kyc.view_verificationdecision",
+        "kyc.view_document",
+        "kyc.view_amlflag",
+        "kyc.change_amlflag",
+        "kyc.view_amlevent",
+        "kyc.view_sanctionsentry",
+        "kyc.view_levellimit",
+        "kyc.change_levellimit",
+    ],
+    "Treasury": [
+        "accounts.view_user",
+    ],
+    "Support": [
+        "accounts.view_user",
+        "kyc.view_verification",
+        "kyc.view_levellimit",
+    ],
+}
+
+
+def _permission(dotted: str) -> Permission:
+    app_label, codename = dotted.split(".", 1)
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+@transaction.atomic
+def setup_roles() -> dict[str, int]:
+    """Create or update every role group; return how many permissions each has."""
+    counts = {}
+    for name, dotted_names in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set([_permission(dotted) for dotted in dotted_names])
+        counts[name] = len(dotted_names)
+    return counts

@@ -1,0 +1,11 @@
+"""Pagination of API lists: `?page=N&page_size=M`, with the total and links."""
+
+from __future__ import annotations
+
+from rest_framework.pagination import PageNumberPagination
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
