@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,3 +65,63 @@ def two_factor_user(user: Any) -> Any:
     user.backup_codes = services.confirm_two_factor(user=user, code=totp_code(device))
     user.totp_device = device
     return user
+
+
+def signed_in_with_2fa(client: Any, user: Any) -> Any:
+    """Turn 2FA on for `user` and sign `client` in with password and code, as staff do for the admin."""
+    from accounts import services
+    from accounts.tests.factories import PASSWORD
+
+    services.start_two_factor_setup(user=user)
+    device = TOTPDevice.objects.get(user=user)
+    services.confirm_two_factor(user=user, code=totp_code(device))
+    client.post("/login", {"username": user.username, "password": PASSWORD})
+    response = client.post("/login/code", {"otp": totp_code(device, 1)})
+    assert response.status_code == 302, "the two-step login failed"
+    return client
+
+
+# --- Browser tests (Playwright driving Debian's Chromium) --------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = Path(os.environ["SCREENSHOT_DIR"]) if os.environ.get("SCREENSHOT_DIR") else None
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A headless Chromium; a test opens one context per person (`browser.new_context()`)."""
+    if CHROMIUM is None:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (REQUIRE_BROWSER=1) but not installed: apt-get install chromium")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    # Playwright's sync API runs an event loop in this thread; the database calls made here are
+    # ordinary blocking ones from the test, which is what Django's async guard would refuse.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Save a full-page screenshot when SCREENSHOT_DIR is set (the README's pictures come from here)."""
+    if SCREENSHOTS is not None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

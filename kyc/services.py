@@ -104,7 +104,7 @@ def upload_document(*, user: User, document_type: str, upload: UploadedFile) -> 
         )
 
     # Check the draft first (cheap, no I/O), write the file, then record it; undo the file on failure.
-    _draft_for_document(user=user, document_type=document_type)
+    _draft_for_document(user=User.objects.get(pk=user.pk), document_type=document_type)
     storage_name = f"{uuid.uuid4().hex}.{checked.extension}"
     stored_path = default_storage.save(f"kyc/{user.pk}/{storage_name}", upload)
     try:
