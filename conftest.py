@@ -89,7 +89,11 @@ SCREENSHOTS = Path(os.environ["SCREENSHOT_DIR"]) if os.environ.get("SCREENSHOT_D
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    """A headless Chromium; a test opens one context per person (`browser.new_context()`)."""
+    """A headless Chromium; a test opens one context per person (`browser.new_context()`).
+
+    Ask for `live_server` before this fixture, so that the browser closes its connections before
+    the server stops (otherwise a server thread may still hold a database connection).
+    """
     if CHROMIUM is None:
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail("Chromium is required (REQUIRE_BROWSER=1) but not installed: apt-get install chromium")
@@ -107,6 +111,8 @@ def browser() -> Iterator[Any]:
         try:
             yield chromium
         finally:
+            for context in chromium.contexts:
+                context.close()
             chromium.close()
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 

@@ -188,4 +188,5 @@ def home_view(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {}
     if isinstance(request.user, User):
         context["two_factor"] = services.has_two_factor(request.user)
+        context["notifications"] = request.user.notifications.all()[:5]
     return render(request, "home.html", context)

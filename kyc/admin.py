@@ -50,7 +50,7 @@ class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
 
 class DocumentInline(ReadOnlyInline):
     model = Document
-    fields = ("preview", "document_type", "content_type", "size", "dimensions", "sha256", "uploaded_at")
+    fields = ("preview", "document_type", "content_type", "size", "dimensions", "uploaded_at")
     readonly_fields = fields
 
     @admin.display(description="Document")
@@ -91,6 +91,7 @@ class VerificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """The review queue: pending verifications, oldest first, unless another filter is chosen."""
 
     list_display = ("id", "user", "level", "status", "full_name", "country", "submitted_at", "decided_by", "decided_at")
+    list_display_links = ("id", "user")
     list_filter = ("status", "level", "country")
     search_fields = ("user__username", "user__email", "full_name")
     ordering = ("submitted_at", "pk")
@@ -141,16 +142,34 @@ class VerificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def _back(self, verification_id: int) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:kyc_verification_change", args=[verification_id]))
 
+    def _decision_page(
+        self, request: HttpRequest, verification: Verification, action: str, form: RejectForm | None
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": verification,
+            "form": form,
+            "action": action,
+            "title": f"{action} verification #{verification.pk}",
+        }
+        return TemplateResponse(request, "admin/kyc/verification/decide.html", context)
+
     def approve_view(self, request: HttpRequest, verification_id: int) -> HttpResponse:
+        verification = get_object_or_404(Verification, pk=verification_id)
+        if not request.user.has_perm("kyc.review_verification"):
+            return _forbidden(request, None)
         if request.method != "POST":
-            return self._back(verification_id)
+            return self._decision_page(request, verification, "Approve", None)
         try:
             verification = services.approve_verification(
                 verification_id=verification_id, staff=_staff(request), channel="admin"
             )
         except DomainError as error:
+            if error.code == "permission_denied":
+                return _forbidden(request, error)
             self.message_user(request, error.message, messages.ERROR)
-            return self._back(verification_id) if error.code != "permission_denied" else _forbidden(request, error)
+            return self._back(verification_id)
         self.message_user(request, f"Approved: {verification.user} is now at level {verification.level}.")
         return HttpResponseRedirect(reverse("admin:kyc_verification_changelist"))
 
@@ -172,14 +191,7 @@ class VerificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 return self._back(verification_id)
             self.message_user(request, f"Rejected: {verification.user} has been told why.")
             return HttpResponseRedirect(reverse("admin:kyc_verification_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": verification,
-            "form": form,
-            "title": f"Reject verification #{verification.pk}",
-        }
-        return TemplateResponse(request, "admin/kyc/verification/reject.html", context)
+        return self._decision_page(request, verification, "Reject", form)
 
 
 def _forbidden(request: HttpRequest, error: DomainError | None) -> HttpResponse:

@@ -186,6 +186,7 @@ class AmlEvent(models.Model):
     occurred_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "AML event"
         indexes = [models.Index(fields=["user", "kind", "occurred_at"])]
 
     def __str__(self) -> str:

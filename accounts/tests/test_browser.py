@@ -22,7 +22,7 @@ def _code(secret: str, steps_ahead: int = 0) -> str:
     return f"{totp.token():06d}"
 
 
-def test_register_enable_2fa_log_out_and_log_in_with_a_code(page: Any, live_server: Any) -> None:
+def test_register_enable_2fa_log_out_and_log_in_with_a_code(live_server: Any, page: Any) -> None:
     from playwright.sync_api import expect
 
     url = live_server.url

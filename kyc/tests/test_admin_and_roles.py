@@ -74,7 +74,7 @@ class TestAdminConsole:
         signed_in_with_2fa(client, officer)
         page = client.get(f"/admin/kyc/verification/{pending.pk}/change/")
         content = page.content.decode()
-        assert "Approve" in content
+        assert "Approve…" in content
         assert f"/kyc/documents/{pending.documents.first().pk}" in content  # inline preview
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(f"/admin/kyc/verification/{pending.pk}/approve/")
@@ -112,7 +112,7 @@ class TestAdminConsole:
         assert client.post(f"/admin/kyc/verification/{pending.pk}/reject/", {"reason": "x"}).status_code == 403
         pending.refresh_from_db()
         assert pending.status == "pending"
-        assert "Approve" not in client.get(f"/admin/kyc/verification/{pending.pk}/change/").content.decode()
+        assert "Approve…" not in client.get(f"/admin/kyc/verification/{pending.pk}/change/").content.decode()
 
     def test_support_views_but_sees_no_documents(self, client, pending):
         signed_in_with_2fa(client, staff_user("Support"))

@@ -92,3 +92,12 @@ def test_level_2_is_fully_verified(client):
     page = client.get("/kyc").content.decode()
     assert "fully verified" in page
     assert "Verified plus" in page
+
+
+def test_the_decision_reaches_the_account_page(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        user = verified_user(level=1)
+    client.force_login(user)
+    page = client.get("/").content.decode()
+    assert "You are verified: level 1" in page
+    assert "Level 1" in page
