@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from django.db import connection
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
 from accounts.tests.factories import PASSWORD
-from conftest import totp_code
+from conftest import race, totp_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(action: Callable[[], Any], threads: int = 4) -> list[Any]:
-    """Run `action` in several threads released together; return each result or exception."""
-    barrier = threading.Barrier(threads)
-    results: list[Any] = [None] * threads
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = action()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    return results
 
 
 def test_a_refresh_token_rotates_once_under_concurrency(user):
