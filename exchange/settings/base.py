@@ -168,7 +168,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How often deposits are looked for and credited.
+DEPOSIT_SCAN_SECONDS = env_int("DEPOSIT_SCAN_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
+    "scan-deposits": {"task": "wallets.tasks.scan_deposits", "schedule": float(DEPOSIT_SCAN_SECONDS)},
     "flush-expired-tokens": {
         "task": "accounts.tasks.flush_expired_tokens",
         "schedule": crontab(minute=17, hour=3),
@@ -333,6 +336,15 @@ AML_RAPID_WITHDRAWAL_SHARE = env_decimal("AML_RAPID_WITHDRAWAL_SHARE", "0.8", mi
 AML_REPORTING_THRESHOLD_USDT = env_int("AML_REPORTING_THRESHOLD_USDT", 10_000, minimum=1)
 AML_JUST_UNDER_SHARE = env_decimal("AML_JUST_UNDER_SHARE", "0.9", minimum="0", maximum="1")
 AML_JUST_UNDER_COUNT = env_int("AML_JUST_UNDER_COUNT", 3, minimum=2)
+
+# --- Wallets --------------------------------------------------------------------------------------
+
+# Network adapter per asset code ("*" for any other); the simulated network ships for development.
+WALLET_NETWORKS = {"*": "wallets.networks.SimulatedNetwork"}
+# POST /api/wallet/deposit creates a simulated incoming transfer: development and demo only.
+SIMULATED_DEPOSITS = env_bool("SIMULATED_DEPOSITS", DEBUG)
+# Each deposit scan mines a block on the simulated chains, so deposits gather confirmations.
+SIMULATED_MINING = env_bool("SIMULATED_MINING", DEBUG)
 
 # --- Engine ---------------------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ STORAGES = {
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks run in the calling thread (after the commit that schedules them), so tests see their effects.
 CELERY_TASK_ALWAYS_EAGER = True
+SIMULATED_DEPOSITS = True
+SIMULATED_MINING = True
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -1,0 +1,123 @@
+"""The one way money moves: `post_entry` writes a balanced journal entry and its balance changes.
+
+Callers hold a transaction (services own it); this module checks the entry, locks the accounts in
+id order, inserts the postings in one statement and updates the cached balances in one statement.
+The database checks again at commit (every entry balanced per asset, no balance below zero).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+
+from wallets.lock_objects import lock_accounts
+from wallets.models import AMOUNT_PLACES, ZERO, AccountKind, Asset, JournalEntry, LedgerAccount, Posting
+
+SCALE = Decimal(1).scaleb(-AMOUNT_PLACES)
+
+
+class LedgerError(Exception):
+    """A programming error: an entry that could never be right (unbalanced, empty, outside a transaction)."""
+
+
+class DuplicateEntry(Exception):
+    """An entry with this idempotency key exists: the operation was applied before."""
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: LedgerAccount
+    amount: Decimal  # debit positive, credit negative
+
+
+def increase(account: LedgerAccount, amount: Decimal) -> Leg:
+    """The leg that raises an account's balance (a debit for custody, a credit for what is owed)."""
+    return Leg(account, amount if account.is_custody else -amount)
+
+
+def decrease(account: LedgerAccount, amount: Decimal) -> Leg:
+    return Leg(account, -amount if account.is_custody else amount)
+
+
+def move(source: LedgerAccount, target: LedgerAccount, amount: Decimal) -> list[Leg]:
+    """Legs moving `amount` from one account to another on the same side (balance down, balance up)."""
+    if source.is_custody != target.is_custody:
+        raise LedgerError("move() is for two accounts on the same side; use increase/decrease")
+    return [decrease(source, amount), increase(target, amount)]
+
+
+def account(*, asset: Asset, kind: str, user_id: int | None = None) -> LedgerAccount:
+    """Return the ledger account, creating it (at zero) the first time."""
+    found, _ = LedgerAccount.objects.get_or_create(asset=asset, kind=kind, user_id=user_id)
+    return found
+
+
+def user_accounts(*, user_id: int, asset: Asset) -> tuple[LedgerAccount, LedgerAccount]:
+    """Return the user's (available, locked) accounts of one asset."""
+    return (
+        account(asset=asset, kind=AccountKind.USER_AVAILABLE, user_id=user_id),
+        account(asset=asset, kind=AccountKind.USER_LOCKED, user_id=user_id),
+    )
+
+
+def _merge(legs: Iterable[Leg]) -> dict[int, tuple[LedgerAccount, Decimal]]:
+    merged: dict[int, tuple[LedgerAccount, Decimal]] = {}
+    for leg in legs:
+        if not leg.amount.is_finite() or leg.amount == ZERO:
+            raise LedgerError(f"a leg must move a finite, non-zero amount, not {leg.amount}")
+        if leg.amount != leg.amount.quantize(SCALE):
+            raise LedgerError(f"{leg.amount} has more than {AMOUNT_PLACES} decimals")
+        previous = merged.get(leg.account.pk)
+        merged[leg.account.pk] = (leg.account, (previous[1] if previous else ZERO) + leg.amount)
+    return {pk: (acc, amount) for pk, (acc, amount) in merged.items() if amount != ZERO}
+
+
+def post_entry(
+    *, kind: str, idempotency_key: str, legs: Sequence[Leg], reference: str = "", memo: str = ""
+) -> JournalEntry:
+    """Write one balanced entry and apply it to the cached balances. Must run inside a transaction.
+
+    Raises DuplicateEntry when the key was used before (nothing is written), and IntegrityError
+    when a balance would go below zero (callers check funds first; this is the last line).
+    """
+    if not connection.in_atomic_block:
+        raise LedgerError("post_entry() must run inside the caller's transaction")
+    merged = _merge(legs)
+    if not merged:
+        raise LedgerError("an entry needs at least two legs that do not cancel out")
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    for acc, amount in merged.values():
+        totals[acc.asset_id] += amount
+    unbalanced = {asset: total for asset, total in totals.items() if total != ZERO}
+    if unbalanced:
+        raise LedgerError(f"unbalanced entry: sums per asset {unbalanced}")
+
+    try:
+        with transaction.atomic():  # a savepoint: a duplicate key leaves the caller's transaction usable
+            entry = JournalEntry.objects.create(
+                kind=kind, idempotency_key=idempotency_key, reference=reference, memo=memo
+            )
+    except IntegrityError:
+        if JournalEntry.objects.filter(idempotency_key=idempotency_key).exists():
+            raise DuplicateEntry(idempotency_key) from None
+        raise
+
+    lock_accounts(account_ids=merged.keys())
+    Posting.objects.bulk_create(
+        Posting(entry=entry, account_id=pk, asset_id=acc.asset_id, amount=amount)
+        for pk, (acc, amount) in merged.items()
+    )
+    # Balances are kept on each account's normal side: custody rises with debits, the rest with credits.
+    rows = [(pk, amount if acc.is_custody else -amount) for pk, (acc, amount) in sorted(merged.items())]
+    values = ", ".join(["(%s, %s::numeric)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE wallets_ledgeraccount AS a SET balance = a.balance + v.delta "  # noqa: S608 (placeholders only)
+            f"FROM (VALUES {values}) AS v(id, delta) WHERE a.id = v.id",
+            [value for row in rows for value in row],
+        )
+    return entry

@@ -1,0 +1,39 @@
+"""Every row lock taken by wallets, in one place, in a fixed order (ids ascending).
+
+Lock order across tables, when several are needed: the user, then the withdrawal or deposit, then
+ledger accounts (by id). Keeping to it is what makes deadlocks impossible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from exchange.errors import NotFound
+from wallets.models import ColdWalletTransfer, Deposit, LedgerAccount, Withdrawal
+
+
+def lock_accounts(*, account_ids: Iterable[int]) -> dict[int, LedgerAccount]:
+    """Lock ledger accounts in id order; return them by id with their current balances."""
+    ids = sorted(set(account_ids))
+    return {acc.pk: acc for acc in LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+def lock_deposit(*, deposit_id: int) -> Deposit:
+    deposit = Deposit.objects.select_for_update().filter(pk=deposit_id).first()
+    if deposit is None:
+        raise NotFound("No such deposit.")
+    return deposit
+
+
+def lock_withdrawal(*, withdrawal_id: int) -> Withdrawal:
+    withdrawal = Withdrawal.objects.select_for_update().filter(pk=withdrawal_id).first()
+    if withdrawal is None:
+        raise NotFound("No such withdrawal.")
+    return withdrawal
+
+
+def lock_cold_transfer(*, transfer_id: int) -> ColdWalletTransfer:
+    transfer = ColdWalletTransfer.objects.select_for_update().filter(pk=transfer_id).first()
+    if transfer is None:
+        raise NotFound("No such transfer.")
+    return transfer

@@ -1,0 +1,202 @@
+"""Writes for wallets: holds, transfers, deposits. Every balance change is a ledger entry.
+
+`hold` and `release` join the caller's transaction (order placement and withdrawals build on them);
+the others own a durable transaction. Side effects (notifications, AML events' rules) run on commit.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from exchange.errors import Conflict, DomainError, NotFound
+from wallets import ledger
+from wallets.lock_objects import lock_accounts, lock_deposit
+from wallets.models import (
+    AccountKind,
+    Asset,
+    Deposit,
+    DepositAddress,
+    DepositStatus,
+    EntryKind,
+    JournalEntry,
+)
+from wallets.networks import SimulatedNetwork, adapter_for
+
+
+class InsufficientFunds(DomainError):
+    code = "insufficient_funds"
+    status_code = 400
+    default_message = "Not enough available funds."
+
+
+class AssetUnavailable(DomainError):
+    code = "asset_unavailable"
+    status_code = 400
+    default_message = "This asset is not available for this operation."
+
+
+def asset_by_code(code: str, *, field: str = "asset") -> Asset:
+    asset = Asset.objects.filter(code=str(code).strip().upper()).first()
+    if asset is None:
+        raise NotFound(f"Unknown asset {code!r}.", details={field: ["Unknown asset."]})
+    return asset
+
+
+def _require_available(*, available_id: int, amount: Decimal, asset: Asset) -> None:
+    """Raise InsufficientFunds unless the (locked) available account covers `amount`."""
+    current = lock_accounts(account_ids=[available_id])[available_id].balance
+    if current < amount:
+        raise InsufficientFunds(
+            f"Not enough {asset.code}: {current.normalize():f} available, {amount.normalize():f} needed.",
+            details={"available": f"{current:f}", "required": f"{amount:f}"},
+        )
+
+
+def hold(*, user_id: int, asset: Asset, amount: Decimal, idempotency_key: str, reference: str = "") -> JournalEntry:
+    """Move funds from the user's available to locked balance (joins the caller's transaction)."""
+    with transaction.atomic():
+        available, locked = ledger.user_accounts(user_id=user_id, asset=asset)
+        _require_available(available_id=available.pk, amount=amount, asset=asset)
+        return ledger.post_entry(
+            kind=EntryKind.HOLD,
+            idempotency_key=idempotency_key,
+            legs=ledger.move(available, locked, amount),
+            reference=reference,
+        )
+
+
+def release(*, user_id: int, asset: Asset, amount: Decimal, idempotency_key: str, reference: str = "") -> JournalEntry:
+    """Move funds back from locked to available (joins the caller's transaction)."""
+    with transaction.atomic():
+        available, locked = ledger.user_accounts(user_id=user_id, asset=asset)
+        return ledger.post_entry(
+            kind=EntryKind.RELEASE,
+            idempotency_key=idempotency_key,
+            legs=ledger.move(locked, available, amount),
+            reference=reference,
+        )
+
+
+def transfer(
+    *, from_user_id: int, to_user_id: int, asset: Asset, amount: Decimal, idempotency_key: str
+) -> JournalEntry:
+    """Move available funds from one user to another, inside the exchange."""
+    if from_user_id == to_user_id:
+        raise Conflict("A transfer needs two different users.")
+    with transaction.atomic(durable=True):
+        source, _ = ledger.user_accounts(user_id=from_user_id, asset=asset)
+        target, _ = ledger.user_accounts(user_id=to_user_id, asset=asset)
+        lock_accounts(account_ids=[source.pk, target.pk])
+        _require_available(available_id=source.pk, amount=amount, asset=asset)
+        return ledger.post_entry(
+            kind=EntryKind.TRANSFER,
+            idempotency_key=idempotency_key,
+            legs=ledger.move(source, target, amount),
+            reference=f"user:{from_user_id}->user:{to_user_id}",
+        )
+
+
+# --- Deposits --------------------------------------------------------------------------------------
+
+
+def deposit_address(*, user_id: int, asset: Asset) -> DepositAddress:
+    """Return the user's deposit address for an asset, creating it the first time."""
+    existing = DepositAddress.objects.filter(user_id=user_id, asset=asset).first()
+    if existing is not None:
+        return existing
+    if not asset.deposit_enabled:
+        raise AssetUnavailable(f"Deposits of {asset.code} are suspended.")
+    address = adapter_for(asset).new_address(asset=asset)
+    created, _ = DepositAddress.objects.get_or_create(user_id=user_id, asset=asset, defaults={"address": address})
+    return created
+
+
+def simulate_incoming_deposit(*, user_id: int, asset: Asset, amount: Decimal) -> Deposit:
+    """Demo and tests: someone sends `amount` to the user's address on the simulated network."""
+    if not settings.SIMULATED_DEPOSITS:
+        raise Conflict("Simulated deposits are off on this exchange.", details={"code": "simulation_off"})
+    if not asset.deposit_enabled:
+        raise AssetUnavailable(f"Deposits of {asset.code} are suspended.")
+    network = adapter_for(asset)
+    if not isinstance(network, SimulatedNetwork):
+        raise Conflict(f"{asset.code} runs on a real network: send funds to your deposit address.")
+    address = deposit_address(user_id=user_id, asset=asset)
+    txid = network.receive(asset=asset, address=address.address, amount=amount)
+    return Deposit.objects.create(
+        user_id=user_id, asset=asset, address=address, amount=amount, txid=txid, vout=0, confirmations=0
+    )
+
+
+def record_seen_deposits(*, asset: Asset) -> list[int]:
+    """Ask the network what reached our addresses; record new deposits and confirmations.
+
+    Returns the ids of deposits that now have enough confirmations to be credited.
+    """
+    addresses = {a.address: a for a in DepositAddress.objects.filter(asset=asset)}
+    if not addresses:
+        return []
+    ready = []
+    for seen in adapter_for(asset).incoming_transfers(asset=asset, addresses=set(addresses)):
+        owner = addresses[seen.address]
+        deposit, created = Deposit.objects.get_or_create(
+            asset=asset,
+            txid=seen.txid,
+            vout=seen.vout,
+            defaults={
+                "user_id": owner.user_id,
+                "address": owner,
+                "amount": seen.amount,
+                "confirmations": seen.confirmations,
+            },
+        )
+        if not created and deposit.status == DepositStatus.CONFIRMING and deposit.confirmations != seen.confirmations:
+            Deposit.objects.filter(pk=deposit.pk, status=DepositStatus.CONFIRMING).update(
+                confirmations=seen.confirmations
+            )
+        if deposit.status == DepositStatus.CONFIRMING and seen.confirmations >= asset.confirmations_required:
+            ready.append(deposit.pk)
+    return ready
+
+
+def credit_deposit(*, deposit_id: int) -> Deposit:
+    """Credit a confirmed deposit to the user, exactly once (however often, however concurrently, asked)."""
+    from kyc.aml import record_event
+    from kyc.models import AmlEventKind
+    from wallets.tasks import notify_deposit_credited
+
+    with transaction.atomic(durable=True):
+        deposit = lock_deposit(deposit_id=deposit_id)
+        if deposit.status == DepositStatus.CREDITED:
+            return deposit  # credited before: nothing to do
+        asset = deposit.asset
+        if deposit.confirmations < asset.confirmations_required:
+            raise Conflict(
+                f"Deposit #{deposit.pk} has {deposit.confirmations} of {asset.confirmations_required} confirmations."
+            )
+        hot = ledger.account(asset=asset, kind=AccountKind.HOT_WALLET)
+        available, _ = ledger.user_accounts(user_id=deposit.user_id, asset=asset)
+        entry = ledger.post_entry(
+            kind=EntryKind.DEPOSIT,
+            idempotency_key=f"deposit:{deposit.pk}",
+            legs=[ledger.increase(hot, deposit.amount), ledger.increase(available, deposit.amount)],
+            reference=f"deposit:{deposit.pk}",
+            memo=f"{deposit.txid}:{deposit.vout}",
+        )
+        deposit.status = DepositStatus.CREDITED
+        deposit.entry = entry
+        deposit.credited_at = timezone.now()
+        deposit.save(update_fields=["status", "entry", "credited_at"])
+        record_event(
+            user_id=deposit.user_id,
+            kind=AmlEventKind.DEPOSIT_CREDITED,
+            asset=asset.code,
+            amount=deposit.amount,
+            value_usdt=(deposit.amount * asset.reference_price_usdt).quantize(Decimal("0.01")),
+            reference=f"deposit:{deposit.pk}",
+        )
+        transaction.on_commit(lambda: notify_deposit_credited.delay(deposit.pk))
+    return deposit
