@@ -50,7 +50,7 @@ def test_hold_and_release_move_between_available_and_locked(btc):
 def test_a_hold_beyond_the_available_balance_is_refused(btc):
     user = UserFactory()
     fund(user.pk, btc, "1")
-    with pytest.raises(services.InsufficientFunds, match="Not enough BTC: 1 available, 1.00000001 needed"):
+    with pytest.raises(services.InsufficientFunds, match=r"Not enough BTC: 1 available, 1\.00000001 needed"):
         services.hold(user_id=user.pk, asset=btc, amount=Decimal("1.00000001"), idempotency_key="h")
     assert balances(user.pk, btc) == (Decimal("1"), 0)
 
@@ -99,19 +99,24 @@ class TestTheDatabaseRefuses:
 
     def test_an_unbalanced_entry_at_commit(self, btc):
         available, hot = self._accounts(btc)
-        with pytest.raises(IntegrityError, match="is unbalanced"), transaction.atomic(), connection.cursor() as c:
-            c.execute(
-                "INSERT INTO wallets_journalentry (kind, idempotency_key, reference, memo, created_at) "
-                "VALUES ('deposit', 'raw', '', '', now()) RETURNING id"
-            )
-            entry_id = c.fetchone()[0]
-            c.execute(
-                "INSERT INTO wallets_posting (entry_id, account_id, asset_id, amount) VALUES (%s, %s, %s, 5), "
-                "(%s, %s, %s, -4)",
-                [entry_id, hot.pk, btc.pk, entry_id, available.pk, btc.pk],
-            )
-            # Deferred constraints are checked at commit; inside a test's transaction, force it now.
-            c.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+        def insert_unbalanced() -> None:
+            with transaction.atomic(), connection.cursor() as c:
+                c.execute(
+                    "INSERT INTO wallets_journalentry (kind, idempotency_key, reference, memo, created_at) "
+                    "VALUES ('deposit', 'raw', '', '', now()) RETURNING id"
+                )
+                entry_id = c.fetchone()[0]
+                c.execute(
+                    "INSERT INTO wallets_posting (entry_id, account_id, asset_id, amount) VALUES (%s, %s, %s, 5), "
+                    "(%s, %s, %s, -4)",
+                    [entry_id, hot.pk, btc.pk, entry_id, available.pk, btc.pk],
+                )
+                # Deferred constraints are checked at commit; inside a test's transaction, force it now.
+                c.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+        with pytest.raises(IntegrityError, match="is unbalanced"):
+            insert_unbalanced()
         assert not Posting.objects.exists()
 
     def test_a_negative_balance(self, btc):
@@ -122,7 +127,7 @@ class TestTheDatabaseRefuses:
     def test_changing_or_deleting_history(self, btc):
         user = UserFactory()
         fund(user.pk, btc, "1")
-        posting = Posting.objects.first()
+        posting = Posting.objects.order_by("pk")[0]
         for statement in (
             "UPDATE wallets_posting SET amount = amount * 2 WHERE id = %s",
             "DELETE FROM wallets_posting WHERE id = %s",
@@ -134,17 +139,22 @@ class TestTheDatabaseRefuses:
 
     def test_a_posting_in_another_asset_than_its_account(self, btc):
         eth = make_asset("ETH")
-        available, hot = self._accounts(btc)
-        with pytest.raises(Exception, match="not the account's asset"), transaction.atomic(), connection.cursor() as c:
-            c.execute(
-                "INSERT INTO wallets_journalentry (kind, idempotency_key, reference, memo, created_at) "
-                "VALUES ('deposit', 'raw2', '', '', now()) RETURNING id"
-            )
-            entry_id = c.fetchone()[0]
-            c.execute(
-                "INSERT INTO wallets_posting (entry_id, account_id, asset_id, amount) VALUES (%s, %s, %s, 5)",
-                [entry_id, hot.pk, eth.pk],
-            )
+        _, hot = self._accounts(btc)
+
+        def insert_mismatched() -> None:
+            with transaction.atomic(), connection.cursor() as c:
+                c.execute(
+                    "INSERT INTO wallets_journalentry (kind, idempotency_key, reference, memo, created_at) "
+                    "VALUES ('deposit', 'raw2', '', '', now()) RETURNING id"
+                )
+                entry_id = c.fetchone()[0]
+                c.execute(
+                    "INSERT INTO wallets_posting (entry_id, account_id, asset_id, amount) VALUES (%s, %s, %s, 5)",
+                    [entry_id, hot.pk, eth.pk],
+                )
+
+        with pytest.raises(IntegrityError, match="not the account's asset"):
+            insert_mismatched()
 
 
 class TestAudit:
