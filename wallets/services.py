@@ -162,8 +162,11 @@ def record_seen_deposits(*, asset: Asset) -> list[int]:
     return ready
 
 
-def credit_deposit(*, deposit_id: int) -> Deposit:
-    """Credit a confirmed deposit to the user, exactly once (however often, however concurrently, asked)."""
+def credit_deposit(*, deposit_id: int) -> bool:
+    """Credit a confirmed deposit to the user, exactly once (however often, however concurrently, asked).
+
+    Returns whether this call credited it (False: it was credited before).
+    """
     from kyc.aml import record_event
     from kyc.models import AmlEventKind
     from wallets.tasks import notify_deposit_credited
@@ -171,7 +174,7 @@ def credit_deposit(*, deposit_id: int) -> Deposit:
     with transaction.atomic(durable=True):
         deposit = lock_deposit(deposit_id=deposit_id)
         if deposit.status == DepositStatus.CREDITED:
-            return deposit  # credited before: nothing to do
+            return False
         asset = deposit.asset
         if deposit.confirmations < asset.confirmations_required:
             raise Conflict(
@@ -199,4 +202,4 @@ def credit_deposit(*, deposit_id: int) -> Deposit:
             reference=f"deposit:{deposit.pk}",
         )
         transaction.on_commit(lambda: notify_deposit_credited.delay(deposit.pk))
-    return deposit
+    return True

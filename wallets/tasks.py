@@ -25,8 +25,7 @@ def scan_deposits() -> int:
             network.mine(asset=asset)  # the simulated chain moves on as time passes
         for deposit_id in services.record_seen_deposits(asset=asset):
             try:
-                services.credit_deposit(deposit_id=deposit_id)
-                credited += 1
+                credited += services.credit_deposit(deposit_id=deposit_id)
             except Exception:  # one bad deposit must not stop the others
                 logger.exception("crediting deposit %s failed", deposit_id)
     return credited

@@ -23,11 +23,13 @@ def make_asset(code: str = "BTC", **overrides: object) -> Asset:
 
 
 def fund(user_id: int, asset: Asset, amount: str | Decimal) -> Deposit:
-    """Deposit `amount` for the user on the simulated network and credit it."""
+    """Deposit `amount` for the user on the simulated network and credit it; return the deposit."""
     deposit = services.simulate_incoming_deposit(user_id=user_id, asset=asset, amount=Decimal(amount))
     from wallets.networks import SimulatedNetwork
 
     for _ in range(asset.confirmations_required):
         SimulatedNetwork().mine(asset=asset)
     services.record_seen_deposits(asset=asset)
-    return services.credit_deposit(deposit_id=deposit.pk)
+    services.credit_deposit(deposit_id=deposit.pk)
+    deposit.refresh_from_db()
+    return deposit
