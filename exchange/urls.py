@@ -14,6 +14,7 @@ from exchange import errors
 from exchange.admin_site import ExchangeAdminSite
 from exchange.health import healthz
 from kyc.api.urls import kyc_urlpatterns
+from wallets.api.urls import wallet_urlpatterns
 
 # Staff reach the admin only with a session that passed a second factor.
 admin.site.__class__ = ExchangeAdminSite
@@ -22,6 +23,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/", include((auth_urlpatterns, "auth"))),
     path("security/", include((security_urlpatterns, "security"))),
     path("kyc/", include((kyc_urlpatterns, "kyc"))),
+    path("wallet/", include((wallet_urlpatterns, "wallet"))),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
@@ -30,6 +32,7 @@ urlpatterns = [
     path("", home_view, name="home"),
     path("", include("accounts.urls")),
     path("", include("kyc.urls")),
+    path("", include("wallets.urls")),
     path("api/", include((api_urlpatterns, "api"))),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

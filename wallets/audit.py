@@ -21,7 +21,7 @@ from django.db.models import Sum
 
 from wallets.models import (
     CUSTODY_KINDS,
-    OPEN_WITHDRAWAL_STATUSES,
+    HOLDING_WITHDRAWAL_STATUSES,
     ZERO,
     AccountKind,
     Asset,
@@ -63,7 +63,7 @@ class AuditResult:
 def withdrawal_claims() -> dict[tuple[int, int], Decimal]:
     """What open withdrawals hold: (user id, asset id) -> amount."""
     rows = (
-        Withdrawal.objects.filter(status__in=OPEN_WITHDRAWAL_STATUSES)
+        Withdrawal.objects.filter(status__in=HOLDING_WITHDRAWAL_STATUSES)
         .values("user_id", "asset_id")
         .annotate(total=Sum("amount"))
     )

@@ -215,15 +215,18 @@ class WithdrawalStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-# Where the funds are still held: the hold is released exactly once when one of these ends it.
-OPEN_WITHDRAWAL_STATUSES = frozenset(
+# The statuses in which the user's funds are still held (locked). Processing has paid them out of
+# the hot wallet already; completed, rejected, cancelled and failed are final.
+HOLDING_WITHDRAWAL_STATUSES = frozenset(
     {
         WithdrawalStatus.AWAITING_CONFIRMATION,
         WithdrawalStatus.PENDING_REVIEW,
         WithdrawalStatus.APPROVED,
         WithdrawalStatus.WAITING_HOT_WALLET,
-        WithdrawalStatus.PROCESSING,
     }
+)
+FINAL_WITHDRAWAL_STATUSES = frozenset(
+    {WithdrawalStatus.COMPLETED, WithdrawalStatus.REJECTED, WithdrawalStatus.CANCELLED, WithdrawalStatus.FAILED}
 )
 
 
@@ -255,6 +258,7 @@ class Withdrawal(models.Model):
             models.CheckConstraint(condition=Q(fee__gte=0) & Q(fee__lt=F("amount")), name="wallets_withdrawal_fee"),
         ]
         indexes = [models.Index(fields=["user", "status"]), models.Index(fields=["status", "asset"])]
+        permissions = [("review_withdrawal", "Can approve or reject withdrawals held for review")]
 
     def __str__(self) -> str:
         return f"Withdrawal #{self.pk}: {self.amount} {self.asset_id} ({self.status})"
@@ -265,8 +269,8 @@ class Withdrawal(models.Model):
         return net
 
     @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_WITHDRAWAL_STATUSES
+    def holds_funds(self) -> bool:
+        return self.status in HOLDING_WITHDRAWAL_STATUSES
 
 
 class WithdrawalAddress(models.Model):

@@ -115,6 +115,11 @@ def deposit_address(*, user_id: int, asset: Asset) -> DepositAddress:
     return created
 
 
+def deposit_address_owner(*, address: str) -> int | None:
+    """Return the id of the user whose deposit address this is, if it is one of ours."""
+    return DepositAddress.objects.filter(address=address).values_list("user_id", flat=True).first()
+
+
 def simulate_incoming_deposit(*, user_id: int, asset: Asset, amount: Decimal) -> Deposit:
     """Demo and tests: someone sends `amount` to the user's address on the simulated network."""
     if not settings.SIMULATED_DEPOSITS:

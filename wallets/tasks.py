@@ -9,7 +9,7 @@ from django.conf import settings
 
 from accounts.services import notify_user
 from wallets import services
-from wallets.models import Asset, Deposit
+from wallets.models import Asset, Deposit, Withdrawal, WithdrawalStatus
 from wallets.networks import SimulatedNetwork, adapter_for
 
 logger = logging.getLogger(__name__)
@@ -40,3 +40,60 @@ def notify_deposit_credited(deposit_id: int) -> None:
         body=f"{deposit.amount.normalize():f} {deposit.asset.code} arrived (transaction {deposit.txid}).",
         link="/wallet",
     )
+
+
+@shared_task
+def send_withdrawal_confirmation(withdrawal_id: int, token: str) -> None:
+    """Email the link that confirms a withdrawal (the token exists only in this email)."""
+    from django.conf import settings as django_settings
+    from django.core.mail import send_mail
+
+    from wallets.withdrawals import confirmation_link
+
+    withdrawal = Withdrawal.objects.select_related("user", "asset").get(pk=withdrawal_id)
+    send_mail(
+        subject=f"[{django_settings.SITE_NAME}] Confirm your withdrawal of {withdrawal.amount.normalize():f} "
+        f"{withdrawal.asset.code}",
+        message=(
+            f"You asked to withdraw {withdrawal.amount.normalize():f} {withdrawal.asset.code} to "
+            f"{withdrawal.address} (you receive {withdrawal.net_amount.normalize():f} after the fee).\n\n"
+            f"Confirm it: {confirmation_link(withdrawal.pk, token)}\n\n"
+            "If this was not you, do not click: cancel it in your wallet and change your password."
+        ),
+        from_email=None,
+        recipient_list=[withdrawal.user.email],
+    )
+
+
+@shared_task
+def process_withdrawal_task(withdrawal_id: int) -> str:
+    from wallets.withdrawals import process_withdrawal
+
+    return process_withdrawal(withdrawal_id=withdrawal_id).status
+
+
+@shared_task
+def retry_waiting_withdrawals() -> int:
+    """Try again the withdrawals that wait for the hot wallet (after a refill, say)."""
+    from wallets.withdrawals import process_withdrawal
+
+    waiting = Withdrawal.objects.filter(status=WithdrawalStatus.WAITING_HOT_WALLET).order_by("pk")
+    return sum(
+        process_withdrawal(withdrawal_id=pk).status != WithdrawalStatus.WAITING_HOT_WALLET
+        for pk in waiting.values_list("pk", flat=True)
+    )
+
+
+@shared_task
+def notify_withdrawal_status(withdrawal_id: int, status: str) -> None:
+    withdrawal = Withdrawal.objects.select_related("asset").get(pk=withdrawal_id)
+    amount = f"{withdrawal.amount.normalize():f} {withdrawal.asset.code}"
+    label = WithdrawalStatus(status).label.lower()
+    body = {
+        WithdrawalStatus.COMPLETED: f"Sent to {withdrawal.address} (transaction {withdrawal.txid}).",
+        WithdrawalStatus.REJECTED: f"Reason: {withdrawal.failure_reason}. The funds are back in your balance.",
+        WithdrawalStatus.CANCELLED: "The funds are back in your balance.",
+        WithdrawalStatus.FAILED: "It could not be sent; the funds are back in your balance.",
+        WithdrawalStatus.WAITING_HOT_WALLET: "It is approved and goes out as soon as the hot wallet is refilled.",
+    }.get(WithdrawalStatus(status), "")
+    notify_user(user_id=withdrawal.user_id, title=f"Withdrawal of {amount}: {label}", body=body, link="/wallet")

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+
+from wallets.api import views
+
+wallet_urlpatterns: list[URLPattern | URLResolver] = [
+    path("balances", views.BalancesApi.as_view(), name="balances"),
+    path("deposit", views.DepositApi.as_view(), name="deposit"),
+    path("withdraw", views.WithdrawApi.as_view(), name="withdraw"),
+    path("withdrawals/<int:withdrawal_id>", views.WithdrawalDetailApi.as_view(), name="withdrawal"),
+    path("withdrawals/<int:withdrawal_id>/confirm", views.WithdrawalConfirmApi.as_view(), name="withdrawal-confirm"),
+    path("withdrawals/<int:withdrawal_id>/cancel", views.WithdrawalCancelApi.as_view(), name="withdrawal-cancel"),
+    path("transactions", views.TransactionsApi.as_view(), name="transactions"),
+    path("deposit-addresses", views.DepositAddressesApi.as_view(), name="deposit-addresses"),
+    path("address-book", views.AddressBookApi.as_view(), name="address-book"),
+    path("address-book/<int:entry_id>", views.AddressBookEntryApi.as_view(), name="address-book-entry"),
+    path("settings", views.WalletSettingsApi.as_view(), name="settings"),
+]

@@ -1,0 +1,302 @@
+"""/api/wallet: balances, deposits, withdrawals, history, deposit addresses, the address book."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import authenticated_user
+from accounts.services import OtpRequired, has_two_factor, verify_second_factor
+from exchange.errors import Conflict, NotFound, ValidationFailed
+from exchange.pagination import Pagination
+from wallets import selectors, services, withdrawals
+from wallets.amounts import parse_amount
+from wallets.models import Deposit, DepositAddress, WalletSettings, Withdrawal, WithdrawalAddress
+
+
+def plain(amount: Decimal, places: int | None = None) -> str:
+    """Format an amount as the API's string: fixed point, no exponent."""
+    return f"{amount:f}" if places is None else f"{amount.quantize(Decimal(1).scaleb(-places)):f}"
+
+
+class TransactionSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    type = serializers.CharField()
+    asset = serializers.CharField()
+    amount = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    txid = serializers.CharField()
+
+    class Meta:
+        ref_name = "WalletTransaction"
+
+
+def deposit_payload(deposit: Deposit) -> dict[str, Any]:
+    return {
+        "id": deposit.pk,
+        "type": "deposit",
+        "asset": deposit.asset.code,
+        "amount": plain(deposit.amount, deposit.asset.decimals),
+        "status": deposit.status,
+        "created_at": deposit.seen_at,
+        "txid": deposit.txid,
+        "confirmations": deposit.confirmations,
+        "confirmations_required": deposit.asset.confirmations_required,
+    }
+
+
+def withdrawal_payload(withdrawal: Withdrawal) -> dict[str, Any]:
+    places = withdrawal.asset.decimals
+    return {
+        "id": withdrawal.pk,
+        "type": "withdrawal",
+        "asset": withdrawal.asset.code,
+        "amount": plain(withdrawal.amount, places),
+        "fee": plain(withdrawal.fee, places),
+        "net_amount": plain(withdrawal.net_amount, places),
+        "address": withdrawal.address,
+        "status": withdrawal.status,
+        "created_at": withdrawal.requested_at,
+        "txid": withdrawal.txid,
+        "reason": withdrawal.failure_reason or withdrawal.review_reason,
+    }
+
+
+class BalancesApi(APIView):
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Balance",
+                {
+                    "asset": serializers.CharField(),
+                    "available": serializers.CharField(),
+                    "locked": serializers.CharField(),
+                },
+                many=True,
+            )
+        }
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            [
+                {"asset": b.asset, "available": plain(b.available), "locked": plain(b.locked)}
+                for b in selectors.balances_of(user=authenticated_user(request))
+            ]
+        )
+
+
+class DepositApi(APIView):
+    """Simulated networks only (development and demo): someone sends `amount` to your deposit address."""
+
+    class InputSerializer(serializers.Serializer[Any]):
+        asset = serializers.CharField(max_length=16)
+        amount = serializers.JSONField()
+
+        class Meta:
+            ref_name = "DepositInput"
+
+    @extend_schema(request=InputSerializer, responses={201: TransactionSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        asset = services.asset_by_code(data.validated_data["asset"])
+        amount = parse_amount(data.validated_data["amount"], asset=asset)
+        deposit = services.simulate_incoming_deposit(user_id=authenticated_user(request).pk, asset=asset, amount=amount)
+        return Response(deposit_payload(deposit), status=status.HTTP_201_CREATED)
+
+
+class WithdrawApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        asset = serializers.CharField(max_length=16)
+        amount = serializers.JSONField()
+        address = serializers.CharField(max_length=200)
+        otp = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+        class Meta:
+            ref_name = "WithdrawInput"
+
+    @extend_schema(request=InputSerializer, responses={201: TransactionSerializer})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        withdrawal = withdrawals.request_withdrawal(
+            user=authenticated_user(request),
+            asset=services.asset_by_code(data.validated_data["asset"]),
+            amount=data.validated_data["amount"],
+            address=data.validated_data["address"],
+            otp=data.validated_data.get("otp") or None,
+        )
+        return Response(withdrawal_payload(withdrawal), status=status.HTTP_201_CREATED)
+
+
+class WithdrawalDetailApi(APIView):
+    @extend_schema(responses={200: TransactionSerializer})
+    def get(self, request: Request, withdrawal_id: int) -> Response:
+        withdrawal = selectors.access_withdrawal_by_id(user=authenticated_user(request), withdrawal_id=withdrawal_id)
+        return Response(withdrawal_payload(withdrawal))
+
+
+class WithdrawalConfirmApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        token = serializers.CharField(max_length=200)
+
+        class Meta:
+            ref_name = "WithdrawalConfirmInput"
+
+    @extend_schema(request=InputSerializer, responses={200: TransactionSerializer})
+    def post(self, request: Request, withdrawal_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        selectors.access_withdrawal_by_id(user=authenticated_user(request), withdrawal_id=withdrawal_id)
+        withdrawal = withdrawals.confirm_withdrawal(withdrawal_id=withdrawal_id, token=data.validated_data["token"])
+        withdrawal.refresh_from_db()
+        return Response(withdrawal_payload(withdrawal))
+
+
+class WithdrawalCancelApi(APIView):
+    @extend_schema(request=None, responses={200: TransactionSerializer})
+    def post(self, request: Request, withdrawal_id: int) -> Response:
+        withdrawal = withdrawals.cancel_withdrawal(user=authenticated_user(request), withdrawal_id=withdrawal_id)
+        return Response(withdrawal_payload(withdrawal))
+
+
+class TransactionsApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("asset", str, required=False),
+            OpenApiParameter("type", str, enum=["deposit", "withdrawal"], required=False),
+        ],
+        responses={200: TransactionSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        kind = request.query_params.get("type") or None
+        if kind not in {None, "deposit", "withdrawal"}:
+            raise ValidationFailed("type is deposit or withdrawal.", details={"type": ["deposit or withdrawal"]})
+        code = request.query_params.get("asset")
+        asset = services.asset_by_code(code) if code else None
+        rows = selectors.transactions_of(user=authenticated_user(request), asset=asset, kind=kind)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(rows, request, self) or []
+        return paginator.get_paginated_response(
+            [
+                {
+                    "id": row["id"],
+                    "type": row["type"],
+                    "asset": row["asset_code"],
+                    "amount": plain(row["amount_"].normalize()),
+                    "status": row["status_"],
+                    "created_at": row["created_at"],
+                    "txid": row["txid_"],
+                }
+                for row in page
+            ]
+        )
+
+
+class DepositAddressesApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        asset = serializers.CharField(max_length=16)
+
+        class Meta:
+            ref_name = "DepositAddressInput"
+
+    def _payload(self, address: DepositAddress) -> dict[str, Any]:
+        return {"asset": address.asset.code, "address": address.address, "created_at": address.created_at}
+
+    def get(self, request: Request) -> Response:
+        user = authenticated_user(request)
+        return Response([self._payload(a) for a in DepositAddress.objects.filter(user=user).select_related("asset")])
+
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        asset = services.asset_by_code(data.validated_data["asset"])
+        address = services.deposit_address(user_id=authenticated_user(request).pk, asset=asset)
+        return Response(self._payload(address), status=status.HTTP_201_CREATED)
+
+
+def _address_payload(entry: WithdrawalAddress) -> dict[str, Any]:
+    return {
+        "id": entry.pk,
+        "asset": entry.asset.code,
+        "address": entry.address,
+        "label": entry.label,
+        "created_at": entry.created_at,
+    }
+
+
+class AddressBookApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        asset = serializers.CharField(max_length=16)
+        address = serializers.CharField(max_length=200)
+        label = serializers.CharField(max_length=64, required=False, allow_blank=True)  # type: ignore[assignment]
+
+        class Meta:
+            ref_name = "AddressBookInput"
+
+    def get(self, request: Request) -> Response:
+        user = authenticated_user(request)
+        entries = WithdrawalAddress.objects.filter(user=user).select_related("asset")
+        settings_row = WalletSettings.objects.filter(user=user).first()
+        return Response(
+            {
+                "whitelist_only": bool(settings_row and settings_row.whitelist_only),
+                "addresses": [_address_payload(e) for e in entries],
+            }
+        )
+
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticated_user(request)
+        asset = services.asset_by_code(data.validated_data["asset"])
+        address = data.validated_data["address"].strip()
+        if not withdrawals.ADDRESS_PATTERN.match(address):
+            raise ValidationFailed("This is not a valid address.", details={"address": ["Not a valid address."]})
+        try:
+            with transaction.atomic():
+                entry = WithdrawalAddress.objects.create(
+                    user=user, asset=asset, address=address, label=data.validated_data.get("label", "")
+                )
+        except IntegrityError:
+            raise Conflict("This address is in your address book already.") from None
+        return Response(_address_payload(entry), status=status.HTTP_201_CREATED)
+
+
+class AddressBookEntryApi(APIView):
+    def delete(self, request: Request, entry_id: int) -> Response:
+        deleted, _ = WithdrawalAddress.objects.filter(pk=entry_id, user=authenticated_user(request)).delete()
+        if not deleted:
+            raise NotFound()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WalletSettingsApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        whitelist_only = serializers.BooleanField()
+        otp = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+        class Meta:
+            ref_name = "WalletSettingsInput"
+
+    def patch(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticated_user(request)
+        # Turning the whitelist off is what an intruder would do first: it needs the second factor.
+        if not data.validated_data["whitelist_only"] and has_two_factor(user):
+            if not data.validated_data.get("otp"):
+                raise OtpRequired("A current code is required to turn the whitelist off.")
+            verify_second_factor(user=user, code=data.validated_data["otp"])
+        row, _ = WalletSettings.objects.update_or_create(
+            user=user, defaults={"whitelist_only": data.validated_data["whitelist_only"]}
+        )
+        return Response({"whitelist_only": row.whitelist_only})

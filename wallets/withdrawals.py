@@ -1,0 +1,350 @@
+"""Withdrawals: a state machine whose every step is one transaction, and whose hold ends exactly once.
+
+    requested ─▶ awaiting_confirmation ─(email link)─▶ pending_review ─(staff)─▶ approved
+                                         └──────────────(no review needed)──────────▲
+    approved ─▶ waiting_hot_wallet (until treasury refills) ─▶ processing ─▶ completed
+    awaiting_confirmation | pending_review | approved | waiting_hot_wallet ─▶ cancelled | rejected
+    processing ─(broadcast failed)─▶ failed (refunded)
+
+The request holds the amount (available → locked). Processing pays out of the hot wallet in one
+entry (locked → hot, fee to revenue) before anything is broadcast, so concurrent payouts can never
+overdraw the hot wallet (its balance cannot go below zero). Cancelling, rejecting and failing
+return the funds with an entry whose idempotency key is per withdrawal: it can happen once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.lock_objects import lock_user
+from accounts.models import User
+from accounts.services import OtpRequired, has_two_factor, verify_second_factor
+from exchange.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from kyc.aml import record_event
+from kyc.models import AmlEventKind, AmlFlag, FlagStatus, LevelLimit
+from kyc.permissions import KycRequired
+from wallets import ledger, services
+from wallets.amounts import parse_amount
+from wallets.lock_objects import lock_accounts, lock_withdrawal
+from wallets.models import (
+    HOLDING_WITHDRAWAL_STATUSES,
+    AccountKind,
+    Asset,
+    EntryKind,
+    WalletSettings,
+    Withdrawal,
+    WithdrawalAddress,
+    WithdrawalStatus,
+)
+from wallets.networks import adapter_for
+
+ADDRESS_PATTERN = re.compile(r"^[A-Za-z0-9:_\-]{8,128}$")
+CANCELLABLE = frozenset(HOLDING_WITHDRAWAL_STATUSES)
+
+
+class WithdrawalsLocked(DomainError):
+    code = "withdrawals_locked"
+    status_code = 403
+    default_message = "Withdrawals are locked for 24 hours after a security change."
+
+
+class LimitExceeded(DomainError):
+    code = "limit_exceeded"
+    status_code = 400
+    default_message = "This withdrawal is above your daily limit."
+
+
+class AddressNotAllowed(DomainError):
+    code = "address_not_allowed"
+    status_code = 403
+    default_message = "Whitelist mode is on: withdraw only to addresses in your address book for 24 h or more."
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _value_usdt(asset: Asset, amount: Decimal) -> Decimal:
+    price: Decimal = asset.reference_price_usdt
+    return (amount * price).quantize(Decimal("0.01"))
+
+
+def withdrawn_last_24h(*, user_id: int) -> Decimal:
+    """USDT value of the user's withdrawals of the last 24 h that were not given back."""
+    since = timezone.now() - timedelta(hours=24)
+    total: Decimal | None = (
+        Withdrawal.objects.filter(user_id=user_id, requested_at__gte=since)
+        .exclude(status__in=[WithdrawalStatus.REJECTED, WithdrawalStatus.CANCELLED, WithdrawalStatus.FAILED])
+        .aggregate(total=Sum("value_usdt"))["total"]
+    )
+    return total or Decimal("0")
+
+
+def _check_address(*, user: User, asset: Asset, address: str) -> str:
+    address = address.strip()
+    if not ADDRESS_PATTERN.match(address):
+        raise ValidationFailed("This is not a valid address.", details={"address": ["This is not a valid address."]})
+    if services.deposit_address_owner(address=address) is not None:
+        raise ValidationFailed(
+            "This is a deposit address of this exchange: use a transfer instead.",
+            details={"address": ["A deposit address of this exchange."]},
+        )
+    settings_row = WalletSettings.objects.filter(user=user).first()
+    if settings_row is not None and settings_row.whitelist_only:
+        cutoff = timezone.now() - timedelta(hours=settings.WITHDRAWAL_NEW_ADDRESS_HOURS)
+        if not WithdrawalAddress.objects.filter(
+            user=user, asset=asset, address=address, created_at__lte=cutoff
+        ).exists():
+            raise AddressNotAllowed()
+    return address
+
+
+def request_withdrawal(*, user: User, asset: Asset, amount: object, address: str, otp: str | None) -> Withdrawal:
+    """Validate, check limits and 2FA, then hold the funds; returns the withdrawal awaiting confirmation."""
+    if not asset.withdraw_enabled:
+        raise services.AssetUnavailable(f"Withdrawals of {asset.code} are suspended.")
+    value = parse_amount(amount, asset=asset)
+    if value < asset.min_withdrawal:
+        message = f"The minimum withdrawal is {asset.min_withdrawal.normalize():f} {asset.code}."
+        raise ValidationFailed(message, details={"amount": [message]})
+    if value <= asset.withdrawal_fee:
+        message = f"The amount must be above the fee of {asset.withdrawal_fee.normalize():f} {asset.code}."
+        raise ValidationFailed(message, details={"amount": [message]})
+    address = _check_address(user=user, asset=asset, address=address)
+
+    limits = LevelLimit.objects.filter(level=user.kyc_level).first()
+    if limits is None or not limits.can_withdraw:
+        raise KycRequired("Withdrawals need a verified account (level 1).", details={"required_level": 1})
+    if user.security_changed_at and timezone.now() - user.security_changed_at < timedelta(
+        hours=settings.WITHDRAWAL_LOCK_HOURS
+    ):
+        unlock = user.security_changed_at + timedelta(hours=settings.WITHDRAWAL_LOCK_HOURS)
+        raise WithdrawalsLocked(details={"locked_until": unlock.isoformat()})
+    if has_two_factor(user):
+        if not otp:
+            raise OtpRequired("A current code from your authenticator app is required to withdraw.")
+        verify_second_factor(user=user, code=otp)
+
+    token = secrets.token_urlsafe(32)
+    value_usdt = _value_usdt(asset, value)
+    with transaction.atomic(durable=True):
+        lock_user(user_id=user.pk)  # one user's requests one at a time: the limit check stays true
+        used = withdrawn_last_24h(user_id=user.pk)
+        if used + value_usdt > limits.daily_withdrawal_limit:
+            left = max(limits.daily_withdrawal_limit - used, Decimal("0"))
+            raise LimitExceeded(
+                f"This is worth {value_usdt} USDT; {left} USDT of your {limits.daily_withdrawal_limit} USDT "
+                "daily limit is left.",
+                details={"limit_usdt": str(limits.daily_withdrawal_limit), "left_usdt": str(left)},
+            )
+        needs_email = settings.WITHDRAWAL_EMAIL_CONFIRMATION
+        withdrawal = Withdrawal.objects.create(
+            user=user,
+            asset=asset,
+            amount=value,
+            fee=asset.withdrawal_fee,
+            address=address,
+            value_usdt=value_usdt,
+            status=WithdrawalStatus.AWAITING_CONFIRMATION if needs_email else WithdrawalStatus.APPROVED,
+            confirmation_token_hash=_hash(token) if needs_email else "",
+        )
+        services.hold(
+            user_id=user.pk,
+            asset=asset,
+            amount=value,
+            idempotency_key=f"withdrawal:{withdrawal.pk}:hold",
+            reference=f"withdrawal:{withdrawal.pk}",
+        )
+        record_event(
+            user_id=user.pk,
+            kind=AmlEventKind.WITHDRAWAL_REQUESTED,
+            asset=asset.code,
+            amount=value,
+            value_usdt=value_usdt,
+            reference=f"withdrawal:{withdrawal.pk}",
+        )
+        if needs_email:
+            transaction.on_commit(lambda: _send_confirmation(withdrawal.pk, token))
+        else:
+            _after_approval(withdrawal)
+    return withdrawal
+
+
+def _send_confirmation(withdrawal_id: int, token: str) -> None:
+    from wallets.tasks import send_withdrawal_confirmation
+
+    send_withdrawal_confirmation.delay(withdrawal_id, token)
+
+
+def confirmation_link(withdrawal_id: int, token: str) -> str:
+    return f"{settings.SITE_URL}{reverse('wallets:withdrawal-confirm', args=[withdrawal_id])}?token={token}"
+
+
+def _needs_review(withdrawal: Withdrawal) -> str:
+    """Return why a withdrawal waits for staff review, or an empty string."""
+    limits = LevelLimit.objects.filter(level=withdrawal.user.kyc_level).first()
+    if limits is not None and withdrawal.value_usdt > limits.review_threshold:
+        return f"worth {withdrawal.value_usdt} USDT, above the review threshold of {limits.review_threshold} USDT"
+    if AmlFlag.objects.filter(user_id=withdrawal.user_id, status__in=[FlagStatus.OPEN, FlagStatus.ESCALATED]).exists():
+        return "the account has open AML flags"
+    return ""
+
+
+def _after_approval(withdrawal: Withdrawal) -> None:
+    """Send a withdrawal to review, or on to the payout, from inside the caller's transaction."""
+    from wallets.tasks import process_withdrawal_task
+
+    reason = _needs_review(withdrawal)
+    withdrawal.status = WithdrawalStatus.PENDING_REVIEW if reason else WithdrawalStatus.APPROVED
+    withdrawal.review_reason = reason
+    withdrawal.save(update_fields=["status", "review_reason", "updated_at"])
+    if not reason:
+        transaction.on_commit(lambda: process_withdrawal_task.delay(withdrawal.pk))
+
+
+def confirm_withdrawal(*, withdrawal_id: int, token: str) -> Withdrawal:
+    """The user followed the email link: the withdrawal goes to review or to the payout."""
+    with transaction.atomic(durable=True):
+        withdrawal = lock_withdrawal(withdrawal_id=withdrawal_id)
+        if withdrawal.status != WithdrawalStatus.AWAITING_CONFIRMATION:
+            raise Conflict(f"This withdrawal is {withdrawal.get_status_display().lower()}: nothing to confirm.")
+        if not token or not secrets.compare_digest(_hash(token), withdrawal.confirmation_token_hash):
+            raise Forbidden("This confirmation link is not valid.", details={"code": "bad_token"})
+        _after_approval(withdrawal)
+    return withdrawal
+
+
+def _give_back(withdrawal: Withdrawal, status: str, reason: str) -> Withdrawal:
+    """End a withdrawal that still holds funds, returning them; inside the caller's transaction."""
+    services.release(
+        user_id=withdrawal.user_id,
+        asset=withdrawal.asset,
+        amount=withdrawal.amount,
+        idempotency_key=f"withdrawal:{withdrawal.pk}:release",
+        reference=f"withdrawal:{withdrawal.pk}",
+    )
+    withdrawal.status = status
+    withdrawal.failure_reason = reason
+    withdrawal.save(update_fields=["status", "failure_reason", "updated_at"])
+    _notify(withdrawal)
+    return withdrawal
+
+
+def cancel_withdrawal(*, user: User, withdrawal_id: int) -> Withdrawal:
+    with transaction.atomic(durable=True):
+        withdrawal = lock_withdrawal(withdrawal_id=withdrawal_id)
+        if withdrawal.user_id != user.pk:
+            raise NotFound()
+        if withdrawal.status not in CANCELLABLE:
+            raise Conflict(
+                f"This withdrawal is {withdrawal.get_status_display().lower()}: it can no longer be cancelled."
+            )
+        return _give_back(withdrawal, WithdrawalStatus.CANCELLED, "Cancelled by the user.")
+
+
+def review_withdrawal(*, staff: User, withdrawal_id: int, approve: bool, reason: str = "") -> Withdrawal:
+    """Staff decide a withdrawal held for review: approve it on to the payout, or reject and refund it."""
+    if not staff.has_perm("wallets.review_withdrawal"):
+        raise Forbidden("Only compliance staff can review withdrawals.")
+    if not approve and not reason.strip():
+        raise ValidationFailed("Give the reason: the user sees it.", details={"reason": ["This field is required."]})
+    from wallets.tasks import process_withdrawal_task
+
+    with transaction.atomic(durable=True):
+        withdrawal = lock_withdrawal(withdrawal_id=withdrawal_id)
+        if withdrawal.status != WithdrawalStatus.PENDING_REVIEW:
+            raise Conflict(f"This withdrawal is {withdrawal.get_status_display().lower()}, not pending review.")
+        withdrawal.reviewed_by = staff
+        if not approve:
+            withdrawal.save(update_fields=["reviewed_by", "updated_at"])
+            return _give_back(withdrawal, WithdrawalStatus.REJECTED, reason.strip())
+        withdrawal.status = WithdrawalStatus.APPROVED
+        withdrawal.save(update_fields=["status", "reviewed_by", "updated_at"])
+        transaction.on_commit(lambda: process_withdrawal_task.delay(withdrawal.pk))
+    return withdrawal
+
+
+def process_withdrawal(*, withdrawal_id: int) -> Withdrawal:
+    """Pay an approved withdrawal out of the hot wallet and broadcast it; wait if the hot wallet is short."""
+    with transaction.atomic(durable=True):
+        withdrawal = lock_withdrawal(withdrawal_id=withdrawal_id)
+        if withdrawal.status not in {WithdrawalStatus.APPROVED, WithdrawalStatus.WAITING_HOT_WALLET}:
+            return withdrawal  # processed before, or not ready: nothing to do
+        asset = withdrawal.asset
+        hot = ledger.account(asset=asset, kind=AccountKind.HOT_WALLET)
+        hot_balance = lock_accounts(account_ids=[hot.pk])[hot.pk].balance
+        if hot_balance < withdrawal.net_amount:
+            if withdrawal.status != WithdrawalStatus.WAITING_HOT_WALLET:
+                withdrawal.status = WithdrawalStatus.WAITING_HOT_WALLET
+                withdrawal.save(update_fields=["status", "updated_at"])
+                _notify(withdrawal)
+            return withdrawal
+        _, locked = ledger.user_accounts(user_id=withdrawal.user_id, asset=asset)
+        legs = [ledger.decrease(locked, withdrawal.amount), ledger.decrease(hot, withdrawal.net_amount)]
+        if withdrawal.fee:
+            legs.append(ledger.increase(ledger.account(asset=asset, kind=AccountKind.FEE_REVENUE), withdrawal.fee))
+        ledger.post_entry(
+            kind=EntryKind.WITHDRAWAL,
+            idempotency_key=f"withdrawal:{withdrawal.pk}:payout",
+            legs=legs,
+            reference=f"withdrawal:{withdrawal.pk}",
+            memo=withdrawal.address,
+        )
+        withdrawal.status = WithdrawalStatus.PROCESSING
+        withdrawal.save(update_fields=["status", "updated_at"])
+
+    # Network I/O happens outside any transaction; the payout is already on the books.
+    try:
+        txid = adapter_for(asset).send(asset=asset, address=withdrawal.address, amount=withdrawal.net_amount)
+    except Exception as error:
+        return _fail_broadcast(withdrawal_id=withdrawal.pk, reason=f"Broadcast failed: {error}"[:300])
+    with transaction.atomic(durable=True):
+        withdrawal = lock_withdrawal(withdrawal_id=withdrawal_id)
+        withdrawal.status = WithdrawalStatus.COMPLETED
+        withdrawal.txid = txid
+        withdrawal.completed_at = timezone.now()
+        withdrawal.save(update_fields=["status", "txid", "completed_at", "updated_at"])
+        _notify(withdrawal)
+    return withdrawal
+
+
+def _fail_broadcast(*, withdrawal_id: int, reason: str) -> Withdrawal:
+    """Undo a payout that never left: hot wallet and fee back, funds back to the user, once."""
+    with transaction.atomic(durable=True):
+        withdrawal = lock_withdrawal(withdrawal_id=withdrawal_id)
+        if withdrawal.status != WithdrawalStatus.PROCESSING:
+            return withdrawal
+        asset = withdrawal.asset
+        hot = ledger.account(asset=asset, kind=AccountKind.HOT_WALLET)
+        available, _ = ledger.user_accounts(user_id=withdrawal.user_id, asset=asset)
+        legs = [ledger.increase(hot, withdrawal.net_amount), ledger.increase(available, withdrawal.amount)]
+        if withdrawal.fee:
+            legs.append(ledger.decrease(ledger.account(asset=asset, kind=AccountKind.FEE_REVENUE), withdrawal.fee))
+        ledger.post_entry(
+            kind=EntryKind.WITHDRAWAL,
+            idempotency_key=f"withdrawal:{withdrawal.pk}:refund",
+            legs=legs,
+            reference=f"withdrawal:{withdrawal.pk}",
+            memo=reason,
+        )
+        withdrawal.status = WithdrawalStatus.FAILED
+        withdrawal.failure_reason = reason
+        withdrawal.save(update_fields=["status", "failure_reason", "updated_at"])
+        _notify(withdrawal)
+    return withdrawal
+
+
+def _notify(withdrawal: Withdrawal) -> None:
+    from wallets.tasks import notify_withdrawal_status
+
+    transaction.on_commit(lambda: notify_withdrawal_status.delay(withdrawal.pk, withdrawal.status))
