@@ -23,6 +23,8 @@ ROLES: dict[str, list[str]] = {
         "kyc.view_sanctionsentry",
         "kyc.view_levellimit",
         "kyc.change_levellimit",
+        "wallets.review_withdrawal",
+        "wallets.view_withdrawal",
     ],
     "Treasury": [
         "accounts.view_user",

@@ -141,7 +141,7 @@ def request_withdrawal(*, user: User, asset: Asset, amount: object, address: str
         lock_user(user_id=user.pk)  # one user's requests one at a time: the limit check stays true
         used = withdrawn_last_24h(user_id=user.pk)
         if used + value_usdt > limits.daily_withdrawal_limit:
-            left = max(limits.daily_withdrawal_limit - used, Decimal("0"))
+            left = max(limits.daily_withdrawal_limit - used, Decimal("0")).quantize(Decimal("0.01"))
             raise LimitExceeded(
                 f"This is worth {value_usdt} USDT; {left} USDT of your {limits.daily_withdrawal_limit} USDT "
                 "daily limit is left.",
