@@ -1,7 +1,7 @@
 """Staff roles as Django groups, each with exactly the permissions its work needs.
 
-Compliance reviews KYC and AML and may look at users; Treasury runs wallets (the wallets app adds
-its permissions here); Support only looks. `manage.py setup_roles` applies this, idempotently:
+Compliance reviews KYC, AML and withdrawals held for review, and may look at users; Treasury runs
+the hot and cold wallets; Support only looks. `manage.py setup_roles` applies this, idempotently:
 a group ends up with these permissions and no others.
 """
 
@@ -28,6 +28,14 @@ ROLES: dict[str, list[str]] = {
     ],
     "Treasury": [
         "accounts.view_user",
+        "wallets.view_asset",
+        "wallets.view_ledgeraccount",
+        "wallets.view_journalentry",
+        "wallets.view_withdrawal",
+        "wallets.view_coldwallet",
+        "wallets.view_coldwallettransfer",
+        "wallets.add_coldwallettransfer",
+        "wallets.change_coldwallettransfer",
     ],
     "Support": [
         "accounts.view_user",

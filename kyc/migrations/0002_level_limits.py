@@ -1,4 +1,7 @@
-"""Seed the three verification levels and what each allows (compliance edits them in the admin)."""
+"""Seed the three verification levels and what each allows (compliance edits them in the admin).
+
+The same values live in kyc/limits.py for bootstrap and tests; a migration keeps its own copy.
+"""
 
 from decimal import Decimal
 

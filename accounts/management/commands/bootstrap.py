@@ -17,6 +17,7 @@ from django.db import transaction
 from accounts.models import User
 from accounts.roles import setup_roles
 from kyc.aml import load_sanctions_csv
+from kyc.limits import ensure_default_limits
 
 DEMO_SANCTIONS = Path(__file__).resolve().parents[3] / "kyc" / "data" / "demo_sanctions.csv"
 
@@ -38,6 +39,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         for name, count in setup_roles().items():
             self.stdout.write(f"role {name}: {count} permissions")
+        ensure_default_limits()
         if settings.DEBUG or options["demo"]:
             self.create_demo_users()
             count = load_sanctions_csv(path=DEMO_SANCTIONS, source="DEMO")
