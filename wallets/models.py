@@ -308,7 +308,7 @@ class ColdWalletTransferDirection(models.TextChoices):
 
 
 class ColdWalletTransferStatus(models.TextChoices):
-    REQUESTED = "requested", "Requested (needs approval)"
+    REQUESTED = "requested", "Requested"
     IN_TRANSIT = "in_transit", "In transit"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
@@ -334,6 +334,9 @@ class ColdWalletTransfer(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    executed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     automatic = models.BooleanField(default=False)

@@ -97,3 +97,22 @@ def notify_withdrawal_status(withdrawal_id: int, status: str) -> None:
         WithdrawalStatus.WAITING_HOT_WALLET: "It is approved and goes out as soon as the hot wallet is refilled.",
     }.get(WithdrawalStatus(status), "")
     notify_user(user_id=withdrawal.user_id, title=f"Withdrawal of {amount}: {label}", body=body, link="/wallet")
+
+
+@shared_task
+def rebalance_hot_wallets() -> int:
+    """Settle confirmed hot/cold transfers, then sweep or request refills; return how many settled."""
+    from wallets import treasury
+    from wallets.models import ColdWalletTransfer, ColdWalletTransferStatus
+
+    settled = 0
+    for pk in ColdWalletTransfer.objects.filter(status=ColdWalletTransferStatus.IN_TRANSIT).values_list(
+        "pk", flat=True
+    ):
+        settled += treasury.settle_transfer(transfer_id=pk)
+    for asset in Asset.objects.all():
+        try:
+            treasury.rebalance(asset=asset)
+        except Exception:  # one asset's trouble must not stop the others
+            logger.exception("rebalancing %s failed", asset.code)
+    return settled

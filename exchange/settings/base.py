@@ -173,6 +173,7 @@ DEPOSIT_SCAN_SECONDS = env_int("DEPOSIT_SCAN_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "scan-deposits": {"task": "wallets.tasks.scan_deposits", "schedule": float(DEPOSIT_SCAN_SECONDS)},
     "retry-waiting-withdrawals": {"task": "wallets.tasks.retry_waiting_withdrawals", "schedule": 60.0},
+    "rebalance-hot-wallets": {"task": "wallets.tasks.rebalance_hot_wallets", "schedule": 60.0},
     "flush-expired-tokens": {
         "task": "accounts.tasks.flush_expired_tokens",
         "schedule": crontab(minute=17, hour=3),
@@ -348,6 +349,8 @@ SIMULATED_DEPOSITS = env_bool("SIMULATED_DEPOSITS", DEBUG)
 SIMULATED_MINING = env_bool("SIMULATED_MINING", DEBUG)
 # Withdrawals: confirmed by a link in an email; locked this long after a password or 2FA change;
 # in whitelist mode, a new address-book entry is usable only after this long.
+# A refill from cold above this value (USDT) needs a second treasury approval.
+COLD_TRANSFER_SECOND_APPROVAL_USDT = env_int("COLD_TRANSFER_SECOND_APPROVAL_USDT", 100_000, minimum=0)
 WITHDRAWAL_EMAIL_CONFIRMATION = env_bool("WITHDRAWAL_EMAIL_CONFIRMATION", True)
 WITHDRAWAL_LOCK_HOURS = env_int("WITHDRAWAL_LOCK_HOURS", 24, minimum=0)
 WITHDRAWAL_NEW_ADDRESS_HOURS = env_int("WITHDRAWAL_NEW_ADDRESS_HOURS", 24, minimum=0)

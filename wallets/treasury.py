@@ -1,0 +1,220 @@
+"""Hot and cold wallets: automatic sweeps to cold, refills that treasury staff execute.
+
+A transfer leaves its source wallet into "in transit" when it is broadcast and reaches its target
+when the network confirms it, each step one ledger entry with its own idempotency key. Refills
+(cold → hot) are requested automatically when the hot wallet falls below its floor, and executed by
+a Treasury staff member in the admin; above COLD_TRANSFER_SECOND_APPROVAL_USDT a second, different
+staff member approves first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from exchange.errors import Conflict, Forbidden, ValidationFailed
+from wallets import ledger
+from wallets.lock_objects import lock_accounts, lock_cold_transfer
+from wallets.models import (
+    ZERO,
+    AccountKind,
+    Asset,
+    ColdWallet,
+    ColdWalletTransfer,
+    ColdWalletTransferDirection,
+    ColdWalletTransferStatus,
+    EntryKind,
+    LedgerAccount,
+)
+from wallets.networks import adapter_for
+
+logger = logging.getLogger(__name__)
+OPEN_TRANSFER = [ColdWalletTransferStatus.REQUESTED, ColdWalletTransferStatus.IN_TRANSIT]
+
+
+@dataclass(frozen=True)
+class WalletPosition:
+    asset: Asset
+    hot: Decimal
+    cold: Decimal
+    in_transit: Decimal
+    liabilities: Decimal
+    floor: Decimal
+    ceiling: Decimal
+
+    @property
+    def target(self) -> Decimal:
+        """Where a rebalance brings the hot wallet: the middle of its band."""
+        return ((self.floor + self.ceiling) / 2).quantize(self.asset.quantum)
+
+
+def position(*, asset: Asset) -> WalletPosition:
+    balances = dict.fromkeys(AccountKind, ZERO)
+    for row in LedgerAccount.objects.filter(asset=asset).values("kind", "balance"):
+        balances[AccountKind(row["kind"])] += row["balance"]
+    liabilities = (
+        balances[AccountKind.USER_AVAILABLE] + balances[AccountKind.USER_LOCKED] + balances[AccountKind.FEE_REVENUE]
+    )
+    scale = liabilities if asset.hot_limits_relative else Decimal(1)
+    return WalletPosition(
+        asset=asset,
+        hot=balances[AccountKind.HOT_WALLET],
+        cold=balances[AccountKind.COLD_WALLET],
+        in_transit=balances[AccountKind.IN_TRANSIT],
+        liabilities=liabilities,
+        floor=(asset.hot_floor * scale).quantize(asset.quantum),
+        ceiling=(asset.hot_ceiling * scale).quantize(asset.quantum),
+    )
+
+
+def _accounts(asset: Asset, direction: str) -> tuple[LedgerAccount, LedgerAccount]:
+    hot = ledger.account(asset=asset, kind=AccountKind.HOT_WALLET)
+    cold = ledger.account(asset=asset, kind=AccountKind.COLD_WALLET)
+    return (hot, cold) if direction == ColdWalletTransferDirection.TO_COLD else (cold, hot)
+
+
+def _needs_second_approval(transfer: ColdWalletTransfer) -> bool:
+    """Refills above the threshold take two people; sweeps to cold only make the funds safer."""
+    if transfer.direction != ColdWalletTransferDirection.TO_HOT:
+        return False
+    value = transfer.amount * transfer.asset.reference_price_usdt
+    return bool(value > settings.COLD_TRANSFER_SECOND_APPROVAL_USDT)
+
+
+def request_transfer(
+    *, asset: Asset, direction: str, amount: Decimal, staff: User | None, automatic: bool = False
+) -> ColdWalletTransfer:
+    """Record a transfer between hot and cold; it moves when executed."""
+    if amount <= 0:
+        raise ValidationFailed("The amount must be positive.", details={"amount": ["Must be positive."]})
+    if staff is not None and not staff.has_perm("wallets.add_coldwallettransfer"):
+        raise Forbidden("Only treasury staff can move funds between hot and cold wallets.")
+    if not ColdWallet.objects.filter(asset=asset).exists():
+        raise Conflict(f"{asset.code} has no cold wallet configured.")
+    return ColdWalletTransfer.objects.create(
+        asset=asset,
+        direction=direction,
+        amount=amount.quantize(asset.quantum),
+        status=ColdWalletTransferStatus.REQUESTED,
+        requested_by=staff,
+        automatic=automatic,
+    )
+
+
+def approve_transfer(*, transfer_id: int, staff: User) -> ColdWalletTransfer:
+    """The second approval of a large refill: by treasury staff other than whoever asked for it."""
+    if not staff.has_perm("wallets.change_coldwallettransfer"):
+        raise Forbidden("Only treasury staff can approve transfers.")
+    with transaction.atomic(durable=True):
+        transfer = lock_cold_transfer(transfer_id=transfer_id)
+        if transfer.status != ColdWalletTransferStatus.REQUESTED:
+            raise Conflict(f"This transfer is {transfer.get_status_display().lower()}.")
+        if transfer.requested_by_id == staff.pk:
+            raise Forbidden("A second approval comes from someone else than the requester.")
+        transfer.approved_by = staff
+        transfer.save(update_fields=["approved_by"])
+    return transfer
+
+
+def execute_transfer(*, transfer_id: int, staff: User | None) -> ColdWalletTransfer:
+    """Move the funds out of the source wallet into transit and broadcast (staff, or the automatic sweep)."""
+    if staff is not None and not staff.has_perm("wallets.change_coldwallettransfer"):
+        raise Forbidden("Only treasury staff can execute transfers.")
+    with transaction.atomic(durable=True):
+        transfer = lock_cold_transfer(transfer_id=transfer_id)
+        if transfer.status != ColdWalletTransferStatus.REQUESTED:
+            raise Conflict(f"This transfer is {transfer.get_status_display().lower()}: it was executed before.")
+        if staff is None and not transfer.automatic:
+            raise Forbidden("Only the automatic sweep runs without a staff member.")
+        if _needs_second_approval(transfer):
+            if transfer.approved_by_id is None:
+                raise Conflict("This refill needs a second approval before it is executed.")
+            if staff is not None and transfer.approved_by_id == staff.pk:
+                raise Forbidden("The approver and the executor of a large refill are two different people.")
+        source, _ = _accounts(transfer.asset, transfer.direction)
+        transit = ledger.account(asset=transfer.asset, kind=AccountKind.IN_TRANSIT)
+        available = lock_accounts(account_ids=[source.pk])[source.pk].balance
+        if available < transfer.amount:
+            raise Conflict(
+                f"The {source.get_kind_display().lower()} holds {available.normalize():f} {transfer.asset.code}, "
+                f"less than {transfer.amount.normalize():f}."
+            )
+        ledger.post_entry(
+            kind=EntryKind.SWEEP if transfer.direction == ColdWalletTransferDirection.TO_COLD else EntryKind.REFILL,
+            idempotency_key=f"cold-transfer:{transfer.pk}:send",
+            legs=ledger.move(source, transit, transfer.amount),
+            reference=f"cold-transfer:{transfer.pk}",
+        )
+        transfer.status = ColdWalletTransferStatus.IN_TRANSIT
+        transfer.executed_by = staff
+        transfer.save(update_fields=["status", "executed_by"])
+    # Broadcast outside the transaction; the funds are booked as in transit already.
+    target = (
+        transfer.asset.cold_wallet.address
+        if transfer.direction == ColdWalletTransferDirection.TO_COLD
+        else f"hot-{transfer.asset.code.lower()}-wallet"
+    )
+    txid = adapter_for(transfer.asset).send(asset=transfer.asset, address=target, amount=transfer.amount)
+    ColdWalletTransfer.objects.filter(pk=transfer.pk).update(txid=txid)
+    transfer.txid = txid
+    return transfer
+
+
+def settle_transfer(*, transfer_id: int) -> bool:
+    """Book a confirmed transfer into its target wallet; return whether this call did it."""
+    with transaction.atomic(durable=True):
+        transfer = lock_cold_transfer(transfer_id=transfer_id)
+        if transfer.status != ColdWalletTransferStatus.IN_TRANSIT or not transfer.txid:
+            return False
+        asset = transfer.asset
+        if adapter_for(asset).confirmations(asset=asset, txid=transfer.txid) < asset.confirmations_required:
+            return False
+        _, target = _accounts(asset, transfer.direction)
+        transit = ledger.account(asset=asset, kind=AccountKind.IN_TRANSIT)
+        ledger.post_entry(
+            kind=EntryKind.ARRIVAL,
+            idempotency_key=f"cold-transfer:{transfer.pk}:arrive",
+            legs=ledger.move(transit, target, transfer.amount),
+            reference=f"cold-transfer:{transfer.pk}",
+        )
+        transfer.status = ColdWalletTransferStatus.COMPLETED
+        transfer.completed_at = timezone.now()
+        transfer.save(update_fields=["status", "completed_at"])
+    return True
+
+
+def rebalance(*, asset: Asset) -> ColdWalletTransfer | None:
+    """Sweep the excess above the ceiling to cold, or ask treasury for a refill below the floor."""
+    if not ColdWallet.objects.filter(asset=asset).exists():
+        return None
+    if ColdWalletTransfer.objects.filter(asset=asset, status__in=OPEN_TRANSFER).exists():
+        return None  # one movement at a time per asset
+    where = position(asset=asset)
+    if where.hot > where.ceiling:
+        transfer = request_transfer(
+            asset=asset,
+            direction=ColdWalletTransferDirection.TO_COLD,
+            amount=where.hot - where.target,
+            staff=None,
+            automatic=True,
+        )
+        try:
+            return execute_transfer(transfer_id=transfer.pk, staff=None)
+        except Conflict:
+            logger.warning("automatic sweep %s waits for a second approval", transfer.pk)
+            return transfer
+    if where.hot < where.floor:
+        return request_transfer(
+            asset=asset,
+            direction=ColdWalletTransferDirection.TO_HOT,
+            amount=where.target - where.hot,
+            staff=None,
+            automatic=True,
+        )
+    return None
