@@ -348,7 +348,7 @@ class ColdWalletTransfer(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="wallets_cold_transfer_positive")]
 
     def __str__(self) -> str:
-        return f"{self.get_direction_display()} {self.amount} {self.asset_id} ({self.status})"
+        return f"{self.get_direction_display()}: {self.amount.normalize():f} {self.asset.code} ({self.status})"
 
 
 class SimulatedChain(models.Model):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from wallets.api import views
+from wallets.api import admin_views, views
 
 wallet_urlpatterns: list[URLPattern | URLResolver] = [
     path("balances", views.BalancesApi.as_view(), name="balances"),
@@ -16,4 +16,12 @@ wallet_urlpatterns: list[URLPattern | URLResolver] = [
     path("address-book", views.AddressBookApi.as_view(), name="address-book"),
     path("address-book/<int:entry_id>", views.AddressBookEntryApi.as_view(), name="address-book-entry"),
     path("settings", views.WalletSettingsApi.as_view(), name="settings"),
+]
+
+admin_urlpatterns: list[URLPattern | URLResolver] = [
+    path("wallets", admin_views.ExchangeWalletsApi.as_view(), name="wallets"),
+    path("cold-wallets", admin_views.ColdWalletsApi.as_view(), name="cold-wallets"),
+    path("cold-transfers", admin_views.ColdTransfersApi.as_view(), name="cold-transfers"),
+    path("cold-transfers/<int:transfer_id>/approve", admin_views.ColdTransferApproveApi.as_view(), name="cold-approve"),
+    path("cold-transfers/<int:transfer_id>/execute", admin_views.ColdTransferExecuteApi.as_view(), name="cold-execute"),
 ]

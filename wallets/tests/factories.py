@@ -5,20 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from wallets import services
+from wallets.assets import DEFAULT_ASSETS
 from wallets.models import Asset, Deposit
-
-ASSETS = {
-    "BTC": {"name": "Bitcoin", "decimals": 8, "confirmations_required": 2, "withdrawal_fee": Decimal("0.0001"),
-            "min_withdrawal": Decimal("0.001"), "reference_price_usdt": Decimal("60000")},
-    "ETH": {"name": "Ether", "decimals": 18, "confirmations_required": 3, "withdrawal_fee": Decimal("0.002"),
-            "min_withdrawal": Decimal("0.01"), "reference_price_usdt": Decimal("3000")},
-    "USDT": {"name": "Tether USD", "decimals": 6, "confirmations_required": 1, "withdrawal_fee": Decimal("1"),
-             "min_withdrawal": Decimal("10"), "reference_price_usdt": Decimal("1")},
-}  # fmt: skip
 
 
 def make_asset(code: str = "BTC", **overrides: object) -> Asset:
-    asset, _ = Asset.objects.get_or_create(code=code, defaults={**ASSETS[code], **overrides})
+    asset, _ = Asset.objects.get_or_create(code=code, defaults={**DEFAULT_ASSETS[code], **overrides})
     return asset
 
 

@@ -72,7 +72,7 @@ def test_withdraw_confirm_by_email_and_it_is_sent(trader, btc, django_capture_on
     assert response.status_code == 201
     body = response.json()
     assert (body["status"], body["amount"], body["fee"], body["net_amount"]) == (
-        "awaiting_confirmation", "0.50000000", "0.00010000", "0.49990000",
+        "awaiting_confirmation", "0.50000000", "0.00020000", "0.49980000",
     )  # fmt: skip
     assert balances(trader, btc) == (Decimal("0.5"), Decimal("0.5"))
     assert run_audit().ok
@@ -85,8 +85,8 @@ def test_withdraw_confirm_by_email_and_it_is_sent(trader, btc, django_capture_on
     assert withdrawal.status == WithdrawalStatus.COMPLETED
     assert withdrawal.txid
     assert balances(trader, btc) == (Decimal("0.5"), 0)
-    assert ledger.account(asset=btc, kind=AccountKind.HOT_WALLET).balance == Decimal("0.5001")
-    assert ledger.account(asset=btc, kind=AccountKind.FEE_REVENUE).balance == Decimal("0.0001")
+    assert ledger.account(asset=btc, kind=AccountKind.HOT_WALLET).balance == Decimal("0.5002")
+    assert ledger.account(asset=btc, kind=AccountKind.FEE_REVENUE).balance == Decimal("0.0002")
     assert run_audit().ok
     history = client.get("/api/wallet/transactions").json()
     assert [(t["type"], t["status"]) for t in history["results"]] == [

@@ -1,11 +1,13 @@
 """python manage.py bootstrap [--demo]: load the data a fresh exchange needs, idempotently.
 
-Every run: the staff role groups. Demo data (users, a demo sanctions list) only in development
-(DEBUG) or with --demo; existing users are never changed. Later parts add their steps here.
+Every run: the staff role groups, the level limits, the assets BTC, ETH and USDT with their cold
+wallets. Demo data (users, their first deposits, a demo sanctions list) only in development (DEBUG)
+or with --demo; existing users and assets are never changed. Later parts add their steps here.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,11 @@ from accounts.models import User
 from accounts.roles import setup_roles
 from kyc.aml import load_sanctions_csv
 from kyc.limits import ensure_default_limits
+from wallets.assets import ensure_assets
+from wallets.models import Asset, Deposit
+from wallets.services import credit_deposit, simulate_incoming_deposit
+
+DEMO_DEPOSITS = {"BTC": "2", "ETH": "30", "USDT": "100000"}
 
 DEMO_SANCTIONS = Path(__file__).resolve().parents[3] / "kyc" / "data" / "demo_sanctions.csv"
 
@@ -40,10 +47,30 @@ class Command(BaseCommand):
         for name, count in setup_roles().items():
             self.stdout.write(f"role {name}: {count} permissions")
         ensure_default_limits()
+        for asset in ensure_assets():
+            self.stdout.write(f"asset {asset.code}: ready")
         if settings.DEBUG or options["demo"]:
             self.create_demo_users()
             count = load_sanctions_csv(path=DEMO_SANCTIONS, source="DEMO")
             self.stdout.write(f"sanctions list DEMO: {count} fictitious entries")
+            self.fund_demo_traders()
+
+    def fund_demo_traders(self) -> None:
+        """Give the demo traders verified accounts and a first deposit of each asset (once)."""
+        for username in ("alice", "bob"):
+            user = User.objects.get(username=username)
+            if user.deposits.exists():
+                continue
+            User.objects.filter(pk=user.pk).update(kyc_level=1, kyc_status="approved")
+            for code, amount in DEMO_DEPOSITS.items():
+                asset = Asset.objects.get(code=code)
+                deposit = simulate_incoming_deposit(user_id=user.pk, asset=asset, amount=Decimal(amount))
+                Deposit.objects.filter(pk=deposit.pk).update(confirmations=asset.confirmations_required)
+                credit_deposit(deposit_id=deposit.pk)
+            self.stdout.write(
+                f"user {username}: verified, funded with "
+                + ", ".join(f"{amount} {code}" for code, amount in DEMO_DEPOSITS.items())
+            )
 
     @transaction.atomic
     def create_demo_users(self) -> None:

@@ -1,0 +1,122 @@
+"""/api/admin: exchange wallets, cold wallets and hot/cold transfers, for treasury staff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import authenticated_user
+from exchange.pagination import Pagination
+from wallets import services, treasury
+from wallets.amounts import parse_amount
+from wallets.api.views import plain
+from wallets.models import Asset, ColdWallet, ColdWalletTransfer, ColdWalletTransferDirection
+
+
+class IsTreasuryStaff(BasePermission):
+    message = "Only treasury staff can do this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user.is_authenticated and user.is_staff and user.has_perm("wallets.view_coldwallettransfer"))
+
+
+def transfer_payload(transfer: ColdWalletTransfer) -> dict[str, Any]:
+    return {
+        "id": transfer.pk,
+        "asset": transfer.asset.code,
+        "direction": transfer.direction,
+        "amount": plain(transfer.amount.normalize()),
+        "status": transfer.status,
+        "automatic": transfer.automatic,
+        "requested_by": transfer.requested_by_id,
+        "approved_by": transfer.approved_by_id,
+        "executed_by": transfer.executed_by_id,
+        "txid": transfer.txid,
+        "created_at": transfer.created_at,
+        "completed_at": transfer.completed_at,
+    }
+
+
+class ExchangeWalletsApi(APIView):
+    permission_classes = [IsAuthenticated, IsTreasuryStaff]
+
+    def get(self, request: Request) -> Response:
+        rows = []
+        for asset in Asset.objects.order_by("code"):
+            where = treasury.position(asset=asset)
+            rows.append(
+                {
+                    "asset": asset.code,
+                    "hot": plain(where.hot.normalize()),
+                    "cold": plain(where.cold.normalize()),
+                    "in_transit": plain(where.in_transit.normalize()),
+                    "liabilities": plain(where.liabilities.normalize()),
+                    "hot_floor": plain(where.floor.normalize()),
+                    "hot_ceiling": plain(where.ceiling.normalize()),
+                }
+            )
+        return Response(rows)
+
+
+class ColdWalletsApi(APIView):
+    permission_classes = [IsAuthenticated, IsTreasuryStaff]
+
+    def get(self, request: Request) -> Response:
+        wallets = ColdWallet.objects.select_related("asset").order_by("asset__code")
+        return Response([{"asset": w.asset.code, "address": w.address, "label": w.label} for w in wallets])
+
+
+class ColdTransfersApi(APIView):
+    permission_classes = [IsAuthenticated, IsTreasuryStaff]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        asset = serializers.CharField(max_length=16)
+        direction = serializers.ChoiceField(choices=ColdWalletTransferDirection.choices)
+        amount = serializers.JSONField()
+
+        class Meta:
+            ref_name = "ColdTransferInput"
+
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        queryset = ColdWalletTransfer.objects.select_related("asset").order_by("-created_at", "-pk")
+        page = paginator.paginate_queryset(queryset, request, self) or []
+        return paginator.get_paginated_response([transfer_payload(t) for t in page])
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        asset = services.asset_by_code(data.validated_data["asset"])
+        transfer = treasury.request_transfer(
+            asset=asset,
+            direction=data.validated_data["direction"],
+            amount=parse_amount(data.validated_data["amount"], asset=asset),
+            staff=authenticated_user(request),
+        )
+        return Response(transfer_payload(transfer), status=status.HTTP_201_CREATED)
+
+
+class ColdTransferApproveApi(APIView):
+    permission_classes = [IsAuthenticated, IsTreasuryStaff]
+
+    @extend_schema(request=None)
+    def post(self, request: Request, transfer_id: int) -> Response:
+        return Response(transfer_payload(treasury.approve_transfer(transfer_id=transfer_id,
+                                                                   staff=authenticated_user(request))))  # fmt: skip
+
+
+class ColdTransferExecuteApi(APIView):
+    permission_classes = [IsAuthenticated, IsTreasuryStaff]
+
+    @extend_schema(request=None)
+    def post(self, request: Request, transfer_id: int) -> Response:
+        return Response(transfer_payload(treasury.execute_transfer(transfer_id=transfer_id,
+                                                                   staff=authenticated_user(request))))  # fmt: skip
