@@ -94,8 +94,8 @@ class LedgerAccount(models.Model):
             ),
             models.CheckConstraint(condition=Q(balance__gte=0), name="wallets_account_balance_nonnegative"),
             models.CheckConstraint(
-                condition=Q(kind__in=list(USER_KINDS), user__isnull=False)
-                | (~Q(kind__in=list(USER_KINDS)) & Q(user__isnull=True)),
+                condition=Q(kind__in=sorted(USER_KINDS), user__isnull=False)
+                | (~Q(kind__in=sorted(USER_KINDS)) & Q(user__isnull=True)),
                 name="wallets_account_user_iff_user_kind",
             ),
         ]
