@@ -26,6 +26,8 @@ class WithdrawForm(forms.Form):
     address = forms.CharField(
         label="Destination address", max_length=128, widget=forms.TextInput(attrs={"spellcheck": "false"})
     )
+    # A fresh random value per form shown: submitting the same form twice is caught.
+    client_id = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
     otp = forms.CharField(
         label="Two-factor code",
         max_length=32,

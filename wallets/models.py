@@ -238,6 +238,9 @@ class Withdrawal(models.Model):
     amount = money()
     fee = money()
     address = models.CharField(max_length=128)
+    # Chosen by the client (an API caller's key, a hidden field of the page's form): the same one
+    # twice is a double submit, refused.
+    client_id = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=24, choices=WithdrawalStatus.choices)
     value_usdt = money(default=ZERO)
     # SHA-256 of the secret sent in the confirmation email link.
@@ -256,6 +259,9 @@ class Withdrawal(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="wallets_withdrawal_positive"),
             models.CheckConstraint(condition=Q(fee__gte=0) & Q(fee__lt=F("amount")), name="wallets_withdrawal_fee"),
+            models.UniqueConstraint(
+                fields=["user", "client_id"], condition=~Q(client_id=""), name="wallets_withdrawal_client_id_once"
+            ),
         ]
         indexes = [models.Index(fields=["user", "status"]), models.Index(fields=["status", "asset"])]
         permissions = [("review_withdrawal", "Can approve or reject withdrawals held for review")]

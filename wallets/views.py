@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -73,7 +75,7 @@ def deposit_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def withdraw_view(request: HttpRequest) -> HttpResponse:
     user = authenticated_user(request)
-    form = WithdrawForm(request.POST or None)
+    form = WithdrawForm(request.POST or None, initial={"client_id": secrets.token_urlsafe(16)})
     if request.method == "POST" and form.is_valid():
         try:
             withdrawal = withdrawals.request_withdrawal(
@@ -82,6 +84,7 @@ def withdraw_view(request: HttpRequest) -> HttpResponse:
                 amount=form.cleaned_data["amount"],
                 address=form.cleaned_data["address"],
                 otp=form.cleaned_data["otp"] or None,
+                client_id=form.cleaned_data["client_id"],
             )
         except DomainError as error:
             add_domain_error(form, error, "otp" if error.code.startswith("otp") else None)

@@ -109,8 +109,13 @@ def _check_address(*, user: User, asset: Asset, address: str) -> str:
     return address
 
 
-def request_withdrawal(*, user: User, asset: Asset, amount: object, address: str, otp: str | None) -> Withdrawal:
-    """Validate, check limits and 2FA, then hold the funds; returns the withdrawal awaiting confirmation."""
+def request_withdrawal(
+    *, user: User, asset: Asset, amount: object, address: str, otp: str | None, client_id: str = ""
+) -> Withdrawal:
+    """Validate, check limits and 2FA, then hold the funds; returns the withdrawal awaiting confirmation.
+
+    A `client_id` seen before for this user is a double submit: refused, nothing changes.
+    """
     if not asset.withdraw_enabled:
         raise services.AssetUnavailable(f"Withdrawals of {asset.code} are suspended.")
     value = parse_amount(amount, asset=asset)
@@ -121,6 +126,8 @@ def request_withdrawal(*, user: User, asset: Asset, amount: object, address: str
         message = f"The amount must be above the fee of {asset.withdrawal_fee.normalize():f} {asset.code}."
         raise ValidationFailed(message, details={"amount": [message]})
     address = _check_address(user=user, asset=asset, address=address)
+    client_id = client_id.strip()[:64]
+    _refuse_double_submit(user=user, client_id=client_id)
 
     limits = LevelLimit.objects.filter(level=user.kyc_level).first()
     if limits is None or not limits.can_withdraw:
@@ -139,6 +146,7 @@ def request_withdrawal(*, user: User, asset: Asset, amount: object, address: str
     value_usdt = _value_usdt(asset, value)
     with transaction.atomic(durable=True):
         lock_user(user_id=user.pk)  # one user's requests one at a time: the limit check stays true
+        _refuse_double_submit(user=user, client_id=client_id)
         used = withdrawn_last_24h(user_id=user.pk)
         if used + value_usdt > limits.daily_withdrawal_limit:
             left = max(limits.daily_withdrawal_limit - used, Decimal("0")).quantize(Decimal("0.01"))
@@ -157,6 +165,7 @@ def request_withdrawal(*, user: User, asset: Asset, amount: object, address: str
             value_usdt=value_usdt,
             status=WithdrawalStatus.AWAITING_CONFIRMATION if needs_email else WithdrawalStatus.APPROVED,
             confirmation_token_hash=_hash(token) if needs_email else "",
+            client_id=client_id,
         )
         services.hold(
             user_id=user.pk,
@@ -178,6 +187,17 @@ def request_withdrawal(*, user: User, asset: Asset, amount: object, address: str
         else:
             _after_approval(withdrawal)
     return withdrawal
+
+
+def _refuse_double_submit(*, user: User, client_id: str) -> None:
+    if not client_id:
+        return
+    earlier = Withdrawal.objects.filter(user=user, client_id=client_id).values_list("pk", flat=True).first()
+    if earlier is not None:
+        raise Conflict(
+            f"This withdrawal was submitted already (#{earlier}).",
+            details={"code": "duplicate_submit", "withdrawal_id": earlier},
+        )
 
 
 def _send_confirmation(withdrawal_id: int, token: str) -> None:

@@ -119,6 +119,7 @@ class WithdrawApi(APIView):
         amount = serializers.JSONField()
         address = serializers.CharField(max_length=200)
         otp = serializers.CharField(max_length=32, required=False, allow_blank=True)
+        client_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
         class Meta:
             ref_name = "WithdrawInput"
@@ -133,6 +134,7 @@ class WithdrawApi(APIView):
             amount=data.validated_data["amount"],
             address=data.validated_data["address"],
             otp=data.validated_data.get("otp") or None,
+            client_id=data.validated_data.get("client_id", ""),
         )
         return Response(withdrawal_payload(withdrawal), status=status.HTTP_201_CREATED)
 

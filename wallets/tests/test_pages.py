@@ -94,3 +94,18 @@ def test_cancel_from_the_history(client, btc):
     withdrawal.refresh_from_db()
     assert withdrawal.status == WithdrawalStatus.CANCELLED
     assert ledger.user_accounts(user_id=user.pk, asset=btc)[0].balance == Decimal("1")
+
+
+def test_submitting_the_withdraw_form_twice_makes_one_withdrawal(client, btc):
+    from kyc.tests.factories import verified_user
+
+    user = verified_user(level=1)
+    fund(user.pk, btc, "1")
+    client.force_login(user)
+    page = client.get("/wallet/withdraw")
+    client_id = page.context["form"].initial["client_id"]
+    form = {"asset": "BTC", "amount": "0.1", "address": "bc1qdoubleclick00000000000000", "client_id": client_id}
+    assert client.post("/wallet/withdraw", form).status_code == 302
+    again = client.post("/wallet/withdraw", form)
+    assert "This withdrawal was submitted already" in again.content.decode()
+    assert Withdrawal.objects.count() == 1

@@ -264,3 +264,14 @@ class TestReviewAndPayout:
         assert balances(trader, btc) == (Decimal("1"), 0)
         assert ledger.account(asset=btc, kind=AccountKind.FEE_REVENUE).balance == 0
         assert run_audit().ok
+
+
+def test_a_double_submit_is_refused_and_changes_nothing(trader, btc):
+    client = client_for(trader)
+    first = withdraw(client, "0.2", client_id="form-7f3a")
+    assert first.status_code == 201
+    error = assert_error(withdraw(client, "0.2", client_id="form-7f3a"), 409, "conflict")
+    assert error["details"] == {"code": "duplicate_submit", "withdrawal_id": first.json()["id"]}
+    assert Withdrawal.objects.count() == 1
+    assert balances(trader, btc) == (Decimal("0.8"), Decimal("0.2"))
+    assert withdraw(client, "0.2", client_id="form-8b1c").status_code == 201  # a new form is a new request
