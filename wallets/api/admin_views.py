@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -27,6 +27,25 @@ class IsTreasuryStaff(BasePermission):
         return bool(user.is_authenticated and user.is_staff and user.has_perm("wallets.view_coldwallettransfer"))
 
 
+COLD_TRANSFER_SCHEMA = inline_serializer(
+    "ColdWalletTransfer",
+    {
+        "id": serializers.IntegerField(),
+        "asset": serializers.CharField(),
+        "direction": serializers.CharField(),
+        "amount": serializers.CharField(),
+        "status": serializers.CharField(),
+        "automatic": serializers.BooleanField(),
+        "requested_by": serializers.IntegerField(allow_null=True),
+        "approved_by": serializers.IntegerField(allow_null=True),
+        "executed_by": serializers.IntegerField(allow_null=True),
+        "txid": serializers.CharField(),
+        "created_at": serializers.DateTimeField(),
+        "completed_at": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+
 def transfer_payload(transfer: ColdWalletTransfer) -> dict[str, Any]:
     return {
         "id": transfer.pk,
@@ -47,6 +66,18 @@ def transfer_payload(transfer: ColdWalletTransfer) -> dict[str, Any]:
 class ExchangeWalletsApi(APIView):
     permission_classes = [IsAuthenticated, IsTreasuryStaff]
 
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "ExchangeWallet",
+                {
+                    name: serializers.CharField()
+                    for name in ("asset", "hot", "cold", "in_transit", "liabilities", "hot_floor", "hot_ceiling")
+                },
+                many=True,
+            )
+        }
+    )
     def get(self, request: Request) -> Response:
         rows = []
         for asset in Asset.objects.order_by("code"):
@@ -68,6 +99,19 @@ class ExchangeWalletsApi(APIView):
 class ColdWalletsApi(APIView):
     permission_classes = [IsAuthenticated, IsTreasuryStaff]
 
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "ColdWallet",
+                {
+                    "asset": serializers.CharField(),
+                    "address": serializers.CharField(),
+                    "label": serializers.CharField(),
+                },
+                many=True,
+            )
+        }
+    )
     def get(self, request: Request) -> Response:
         wallets = ColdWallet.objects.select_related("asset").order_by("asset__code")
         return Response([{"asset": w.asset.code, "address": w.address, "label": w.label} for w in wallets])
@@ -84,13 +128,14 @@ class ColdTransfersApi(APIView):
         class Meta:
             ref_name = "ColdTransferInput"
 
+    @extend_schema(responses={200: COLD_TRANSFER_SCHEMA})
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         queryset = ColdWalletTransfer.objects.select_related("asset").order_by("-created_at", "-pk")
         page = paginator.paginate_queryset(queryset, request, self) or []
         return paginator.get_paginated_response([transfer_payload(t) for t in page])
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=InputSerializer, responses={201: COLD_TRANSFER_SCHEMA})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -107,7 +152,7 @@ class ColdTransfersApi(APIView):
 class ColdTransferApproveApi(APIView):
     permission_classes = [IsAuthenticated, IsTreasuryStaff]
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses={200: COLD_TRANSFER_SCHEMA})
     def post(self, request: Request, transfer_id: int) -> Response:
         return Response(transfer_payload(treasury.approve_transfer(transfer_id=transfer_id,
                                                                    staff=authenticated_user(request))))  # fmt: skip
@@ -116,7 +161,7 @@ class ColdTransferApproveApi(APIView):
 class ColdTransferExecuteApi(APIView):
     permission_classes = [IsAuthenticated, IsTreasuryStaff]
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses={200: COLD_TRANSFER_SCHEMA})
     def post(self, request: Request, transfer_id: int) -> Response:
         return Response(transfer_payload(treasury.execute_transfer(transfer_id=transfer_id,
                                                                    staff=authenticated_user(request))))  # fmt: skip

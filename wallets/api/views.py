@@ -26,6 +26,28 @@ def plain(amount: Decimal, places: int | None = None) -> str:
     return f"{amount:f}" if places is None else f"{amount.quantize(Decimal(1).scaleb(-places)):f}"
 
 
+def _schema(name: str, **fields: serializers.Field[Any, Any, Any, Any]) -> Any:
+    """An inline response serializer for the OpenAPI schema."""
+    return inline_serializer(name, fields)
+
+
+DEPOSIT_ADDRESS_SCHEMA = _schema(
+    "DepositAddress",
+    asset=serializers.CharField(),
+    address=serializers.CharField(),
+    created_at=serializers.DateTimeField(),
+)
+ADDRESS_BOOK_ENTRY_SCHEMA = _schema(
+    "AddressBookEntry",
+    id=serializers.IntegerField(),
+    asset=serializers.CharField(),
+    address=serializers.CharField(),
+    label=serializers.CharField(),
+    created_at=serializers.DateTimeField(),
+)
+WALLET_SETTINGS_SCHEMA = _schema("WalletSettings", whitelist_only=serializers.BooleanField())
+
+
 class TransactionSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     type = serializers.CharField()
@@ -213,10 +235,12 @@ class DepositAddressesApi(APIView):
     def _payload(self, address: DepositAddress) -> dict[str, Any]:
         return {"asset": address.asset.code, "address": address.address, "created_at": address.created_at}
 
+    @extend_schema(responses={200: DEPOSIT_ADDRESS_SCHEMA})
     def get(self, request: Request) -> Response:
         user = authenticated_user(request)
         return Response([self._payload(a) for a in DepositAddress.objects.filter(user=user).select_related("asset")])
 
+    @extend_schema(request=InputSerializer, responses={201: DEPOSIT_ADDRESS_SCHEMA})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -244,6 +268,15 @@ class AddressBookApi(APIView):
         class Meta:
             ref_name = "AddressBookInput"
 
+    @extend_schema(
+        responses={
+            200: _schema(
+                "AddressBook",
+                whitelist_only=serializers.BooleanField(),
+                addresses=serializers.ListField(child=serializers.DictField()),
+            )
+        }
+    )
     def get(self, request: Request) -> Response:
         user = authenticated_user(request)
         entries = WithdrawalAddress.objects.filter(user=user).select_related("asset")
@@ -255,6 +288,7 @@ class AddressBookApi(APIView):
             }
         )
 
+    @extend_schema(request=InputSerializer, responses={201: ADDRESS_BOOK_ENTRY_SCHEMA})
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -274,6 +308,7 @@ class AddressBookApi(APIView):
 
 
 class AddressBookEntryApi(APIView):
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, entry_id: int) -> Response:
         deleted, _ = WithdrawalAddress.objects.filter(pk=entry_id, user=authenticated_user(request)).delete()
         if not deleted:
@@ -289,6 +324,7 @@ class WalletSettingsApi(APIView):
         class Meta:
             ref_name = "WalletSettingsInput"
 
+    @extend_schema(request=InputSerializer, responses={200: WALLET_SETTINGS_SCHEMA})
     def patch(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
