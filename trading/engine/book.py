@@ -324,9 +324,13 @@ class OrderBook:
             if not _crosses(taker, level.price) or available >= taker.quantity:
                 break
             makers = list(level.orders.values())
-            if self.algorithm is Algorithm.PRO_RATA and taker.self_trade is not SelfTrade.CANCEL_MAKER:
-                if any(m.user == taker.user for m in makers):
-                    return available  # the taker is cancelled on reaching this level
+            pro_rata_cancels_taker = (
+                self.algorithm is Algorithm.PRO_RATA
+                and taker.self_trade is not SelfTrade.CANCEL_MAKER
+                and any(m.user == taker.user for m in makers)
+            )
+            if pro_rata_cancels_taker:
+                return available  # the taker is cancelled on reaching this level
             for maker in makers:
                 if maker.user == taker.user:
                     if taker.self_trade is SelfTrade.CANCEL_MAKER:
