@@ -21,7 +21,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -368,3 +368,28 @@ def _notify(withdrawal: Withdrawal) -> None:
     from wallets.tasks import notify_withdrawal_status
 
     transaction.on_commit(lambda: notify_withdrawal_status.delay(withdrawal.pk, withdrawal.status))
+
+
+# --- The address book ---------------------------------------------------------------------------------
+
+
+def add_address(*, user: User, asset: Asset, address: str, label: str = "") -> WithdrawalAddress:
+    """Add an address to the user's book (usable in whitelist mode after WITHDRAWAL_NEW_ADDRESS_HOURS)."""
+    address = address.strip()
+    if not ADDRESS_PATTERN.match(address):
+        raise ValidationFailed("This is not a valid address.", details={"address": ["Not a valid address."]})
+    try:
+        with transaction.atomic():
+            return WithdrawalAddress.objects.create(user=user, asset=asset, address=address, label=label.strip())
+    except IntegrityError:
+        raise Conflict("This address is in your address book already.") from None
+
+
+def set_whitelist_only(*, user: User, enabled: bool, otp: str | None) -> WalletSettings:
+    """Turn whitelist mode on, or off with a current code (turning it off is an intruder's first move)."""
+    if not enabled and has_two_factor(user):
+        if not otp:
+            raise OtpRequired("A current code is required to turn the whitelist off.")
+        verify_second_factor(user=user, code=otp)
+    row, _ = WalletSettings.objects.update_or_create(user=user, defaults={"whitelist_only": enabled})
+    return row

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -13,8 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
-from accounts.services import OtpRequired, has_two_factor, verify_second_factor
-from exchange.errors import Conflict, NotFound, ValidationFailed
+from exchange.errors import NotFound, ValidationFailed
 from exchange.pagination import Pagination
 from wallets import selectors, services, withdrawals
 from wallets.amounts import parse_amount
@@ -292,18 +290,12 @@ class AddressBookApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticated_user(request)
-        asset = services.asset_by_code(data.validated_data["asset"])
-        address = data.validated_data["address"].strip()
-        if not withdrawals.ADDRESS_PATTERN.match(address):
-            raise ValidationFailed("This is not a valid address.", details={"address": ["Not a valid address."]})
-        try:
-            with transaction.atomic():
-                entry = WithdrawalAddress.objects.create(
-                    user=user, asset=asset, address=address, label=data.validated_data.get("label", "")
-                )
-        except IntegrityError:
-            raise Conflict("This address is in your address book already.") from None
+        entry = withdrawals.add_address(
+            user=authenticated_user(request),
+            asset=services.asset_by_code(data.validated_data["asset"]),
+            address=data.validated_data["address"],
+            label=data.validated_data.get("label", ""),
+        )
         return Response(_address_payload(entry), status=status.HTTP_201_CREATED)
 
 
@@ -328,13 +320,9 @@ class WalletSettingsApi(APIView):
     def patch(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticated_user(request)
-        # Turning the whitelist off is what an intruder would do first: it needs the second factor.
-        if not data.validated_data["whitelist_only"] and has_two_factor(user):
-            if not data.validated_data.get("otp"):
-                raise OtpRequired("A current code is required to turn the whitelist off.")
-            verify_second_factor(user=user, code=data.validated_data["otp"])
-        row, _ = WalletSettings.objects.update_or_create(
-            user=user, defaults={"whitelist_only": data.validated_data["whitelist_only"]}
+        row = withdrawals.set_whitelist_only(
+            user=authenticated_user(request),
+            enabled=data.validated_data["whitelist_only"],
+            otp=data.validated_data.get("otp") or None,
         )
         return Response({"whitelist_only": row.whitelist_only})

@@ -275,3 +275,21 @@ def test_a_double_submit_is_refused_and_changes_nothing(trader, btc):
     assert Withdrawal.objects.count() == 1
     assert balances(trader, btc) == (Decimal("0.8"), Decimal("0.2"))
     assert withdraw(client, "0.2", client_id="form-8b1c").status_code == 201  # a new form is a new request
+
+
+def test_the_address_book_refuses_bad_and_duplicate_entries_and_whitelist_off_needs_a_code(two_factor_user, btc):
+    client = client_for(two_factor_user)
+    assert_error(client.post("/api/wallet/address-book", {"asset": "BTC", "address": "bad address"}, format="json"),
+                 400, "validation_error")  # fmt: skip
+    entry = {"asset": "BTC", "address": ADDRESS, "label": "cold storage"}
+    assert client.post("/api/wallet/address-book", entry, format="json").status_code == 201
+    assert_error(client.post("/api/wallet/address-book", entry, format="json"), 409, "conflict")
+    assert client.patch("/api/wallet/settings", {"whitelist_only": True}, format="json").status_code == 200
+    assert_error(client.patch("/api/wallet/settings", {"whitelist_only": False}, format="json"), 401, "otp_required")
+    assert WalletSettings.objects.get(user=two_factor_user).whitelist_only
+    code = totp_code(two_factor_user.totp_device, 1)
+    response = client.patch("/api/wallet/settings", {"whitelist_only": False, "otp": code}, format="json")
+    assert response.json() == {"whitelist_only": False}
+    book = client.get("/api/wallet/address-book").json()
+    assert [a["label"] for a in book["addresses"]] == ["cold storage"]
+    assert client.delete(f"/api/wallet/address-book/{book['addresses'][0]['id']}").status_code == 204
