@@ -14,7 +14,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from accounts.models import User
+from accounts.selectors import authenticated_user
 from exchange.errors import DomainError
 from kyc import services
 from kyc.models import (
@@ -28,13 +28,6 @@ from kyc.models import (
     VerificationDecision,
     VerificationStatus,
 )
-
-
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionError("admin views run for signed-in staff only")
-    return user
 
 
 class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -163,7 +156,7 @@ class VerificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return self._decision_page(request, verification, "Approve", None)
         try:
             verification = services.approve_verification(
-                verification_id=verification_id, staff=_staff(request), channel="admin"
+                verification_id=verification_id, staff=authenticated_user(request), channel="admin"
             )
         except DomainError as error:
             if error.code == "permission_denied":
@@ -182,7 +175,7 @@ class VerificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             try:
                 services.reject_verification(
                     verification_id=verification_id,
-                    staff=_staff(request),
+                    staff=authenticated_user(request),
                     reason=form.cleaned_data["reason"],
                     channel="admin",
                 )
@@ -219,7 +212,7 @@ class AmlFlagAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def _review(self, request: HttpRequest, queryset: QuerySet[AmlFlag], status: str) -> None:
         try:
             count = services.review_aml_flags(
-                flag_ids=list(queryset.values_list("pk", flat=True)), staff=_staff(request), status=status
+                flag_ids=list(queryset.values_list("pk", flat=True)), staff=authenticated_user(request), status=status
             )
         except DomainError as error:
             self.message_user(request, error.message, messages.ERROR)

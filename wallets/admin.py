@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import User
+from accounts.selectors import authenticated_user
 from exchange.errors import DomainError
 from wallets import treasury, withdrawals
 from wallets.models import (
@@ -23,12 +23,6 @@ from wallets.models import (
     Withdrawal,
     WithdrawalStatus,
 )
-
-
-def _staff(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):
-        raise PermissionError("admin views run for signed-in staff only")
-    return request.user
 
 
 def _plain(value: Decimal) -> str:
@@ -104,7 +98,7 @@ class ColdWalletTransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_model(self, request: HttpRequest, obj: ColdWalletTransfer, form: Any, change: bool) -> None:
         """A refill or sweep asked for by hand goes through the treasury service, like the automatic ones."""
         created = treasury.request_transfer(
-            asset=obj.asset, direction=obj.direction, amount=obj.amount, staff=_staff(request)
+            asset=obj.asset, direction=obj.direction, amount=obj.amount, staff=authenticated_user(request)
         )
         obj.pk, obj.status = created.pk, created.status
 
@@ -112,7 +106,7 @@ class ColdWalletTransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         count = 0
         for transfer in queryset.order_by("pk"):
             try:
-                action(transfer_id=transfer.pk, staff=_staff(request))
+                action(transfer_id=transfer.pk, staff=authenticated_user(request))
                 count += 1
             except DomainError as error:
                 self.message_user(request, f"#{transfer.pk}: {error.message}", messages.ERROR)
@@ -150,7 +144,7 @@ class WithdrawalAdmin(ReadOnlyAdmin):
         for withdrawal in queryset.filter(status=WithdrawalStatus.PENDING_REVIEW):
             try:
                 withdrawals.review_withdrawal(
-                    staff=_staff(request),
+                    staff=authenticated_user(request),
                     withdrawal_id=withdrawal.pk,
                     approve=approve,
                     reason="" if approve else "It did not pass the compliance review",
