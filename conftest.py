@@ -46,15 +46,24 @@ def auth_client(user: Any) -> APIClient:
     return client
 
 
-def totp_code(device: TOTPDevice, steps_ahead: int = 0) -> str:
-    """Return the code an authenticator app shows for this device now (or some 30 s steps later).
+def totp_code(device: TOTPDevice, steps_ahead: int = 0, *, refresh: bool = True) -> str:
+    """Return a code for the device, as an authenticator app would show it.
 
-    django-otp accepts one step of drift either way and each step only once, so a test that needs
-    two codes in a row takes the current one, then the next.
+    `steps_ahead=1` asks for a fresh code after one was used. The device is read again first (unless
+    `refresh=False`, for browser tests, whose test body must not open database connections): a code
+    accepted a step early or late changed its drift and its last used step. When the next unused
+    step is not within the tolerance yet, this waits for the next 30-second step, as a person would.
     """
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time() + steps_ahead * device.step
-    return f"{totp.token():0{device.digits}d}"
+    if refresh and device.pk:
+        device.refresh_from_db()
+    while True:
+        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        now_t = totp.t()
+        target = max(now_t + steps_ahead, device.last_t + 1)
+        if target <= now_t + device.tolerance or target != device.last_t + 1:
+            totp.time = time.time() + (target - now_t) * device.step
+            return f"{totp.token():0{device.digits}d}"
+        time.sleep(device.step - (time.time() - device.t0) % device.step + 0.05)
 
 
 @pytest.fixture

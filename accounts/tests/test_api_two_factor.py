@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -105,9 +106,11 @@ class TestLoginWithTwoFactor:
         assert_error(login(api_client, two_factor_user.username, otp=code), 401, "otp_invalid")
 
     def test_the_code_used_to_turn_2fa_on_cannot_log_in(self, api_client, two_factor_user):
-        assert_error(
-            login(api_client, two_factor_user.username, otp=totp_code(two_factor_user.totp_device)), 401, "otp_invalid"
-        )
+        device = two_factor_user.totp_device
+        device.refresh_from_db()
+        used = TOTP(device.bin_key, device.step, device.t0, device.digits, 0)
+        used.time = device.t0 + device.last_t * device.step  # the step the setup code was accepted for
+        assert_error(login(api_client, two_factor_user.username, otp=f"{used.token():06d}"), 401, "otp_invalid")
 
     def test_a_backup_code_works_once(self, api_client, two_factor_user):
         backup = two_factor_user.backup_codes[0]

@@ -60,7 +60,7 @@ def test_deposit_withdraw_with_2fa_and_history(live_server: Any, trader: tuple[A
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("textbox", name="Code").fill(totp_code(device, 1))
+    page.get_by_role("textbox", name="Code").fill(totp_code(device, 1, refresh=False))
     page.get_by_role("button", name="Verify and log in").click()
     expect(page).to_have_url(url + "/wallet")
 
@@ -83,7 +83,7 @@ def test_deposit_withdraw_with_2fa_and_history(live_server: Any, trader: tuple[A
     page.get_by_role("combobox", name="Asset").select_option("USDT")
     page.get_by_label("Amount").fill("1000")
     page.get_by_label("Destination address").fill("0xrecipient000000000000000000000000000001")
-    page.get_by_label("Two-factor code").fill(totp_code(device, 2))
+    page.get_by_label("Two-factor code").fill(totp_code(device, 2, refresh=False))
     screenshot(page, "wallet-withdraw")
     page.get_by_role("button", name="Withdraw").click()
     expect(page.get_by_text("Check your email")).to_be_visible()
