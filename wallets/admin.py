@@ -52,7 +52,12 @@ class AssetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return super().get_queryset(request).order_by("code")
 
     def _position(self, asset: Asset) -> treasury.WalletPosition:
-        return treasury.position(asset=asset)
+        """The asset's position, computed once per row (five columns read it)."""
+        cached: treasury.WalletPosition | None = getattr(asset, "_wallet_position", None)
+        if cached is None:
+            cached = treasury.position(asset=asset)
+            asset._wallet_position = cached  # type: ignore[attr-defined]
+        return cached
 
     @admin.display(description="Hot")
     def hot(self, asset: Asset) -> str:

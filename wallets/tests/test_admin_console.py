@@ -83,3 +83,20 @@ def test_the_admin_api_serves_treasury_only(usdt):
         assert_error(outsider.get("/api/admin/wallets"), 403, "permission_denied")
         assert_error(outsider.post(f"/api/admin/cold-transfers/{created.json()['id']}/execute"), 403,
                      "permission_denied")  # fmt: skip
+
+
+def test_the_asset_list_reads_each_assets_position_once(client, usdt):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    signed_in_with_2fa(client, staff_user("Treasury"))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/admin/wallets/asset/").status_code == 200
+        return len(captured)
+
+    one_asset = queries()
+    make_asset("BTC")
+    make_asset("ETH")
+    assert queries() - one_asset == 2  # one balance query per further asset, not one per column
