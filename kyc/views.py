@@ -12,7 +12,7 @@ from accounts.selectors import authenticated_user
 from accounts.views import add_domain_error
 from exchange.errors import DomainError
 from kyc import selectors, services
-from kyc.api.views import document_file_response
+from kyc.files import document_file_response
 from kyc.forms import DetailsForm, DocumentForm
 from kyc.models import KycLevel, LevelLimit, VerificationStatus
 

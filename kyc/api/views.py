@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.selectors import authenticated_user
 from exchange.pagination import Pagination
 from kyc import selectors, services
+from kyc.files import document_file_response
 from kyc.models import Document, DocumentType, Verification
 
 
@@ -138,23 +139,6 @@ class KycDocumentsApi(APIView):
             upload=data.validated_data["file"],
         )
         return Response(DocumentOutputSerializer(document).data, status=status.HTTP_201_CREATED)
-
-
-def document_file_response(document: Document) -> FileResponse:
-    """Serve a stored document with headers that keep a browser from running anything in it."""
-    is_pdf = document.content_type == "application/pdf"
-    extension = {"image/jpeg": "jpg", "image/png": "png"}.get(document.content_type, "pdf")
-    response = FileResponse(
-        document.file.open("rb"),
-        content_type=document.content_type,
-        as_attachment=is_pdf,  # a PDF is downloaded, never rendered inline
-        filename=f"{document.document_type}-{document.pk}.{extension}",
-    )
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    return response
 
 
 class KycDocumentFileApi(APIView):
