@@ -160,9 +160,33 @@ def execute_transfer(*, transfer_id: int, staff: User | None) -> ColdWalletTrans
         if transfer.direction == ColdWalletTransferDirection.TO_COLD
         else f"hot-{transfer.asset.code.lower()}-wallet"
     )
-    txid = adapter_for(transfer.asset).send(asset=transfer.asset, address=target, amount=transfer.amount)
+    try:
+        txid = adapter_for(transfer.asset).send(asset=transfer.asset, address=target, amount=transfer.amount)
+    except Exception:
+        logger.exception("broadcasting cold-wallet transfer %s failed; returning the funds", transfer.pk)
+        return _return_from_transit(transfer_id=transfer.pk)
     ColdWalletTransfer.objects.filter(pk=transfer.pk).update(txid=txid)
     transfer.txid = txid
+    return transfer
+
+
+def _return_from_transit(*, transfer_id: int) -> ColdWalletTransfer:
+    """A transfer whose broadcast failed never left: book it back into its source wallet, once."""
+    with transaction.atomic(durable=True):
+        transfer = lock_cold_transfer(transfer_id=transfer_id)
+        if transfer.status != ColdWalletTransferStatus.IN_TRANSIT or transfer.txid:
+            return transfer
+        source, _ = _accounts(transfer.asset, transfer.direction)
+        transit = ledger.account(asset=transfer.asset, kind=AccountKind.IN_TRANSIT)
+        ledger.post_entry(
+            kind=EntryKind.ARRIVAL,
+            idempotency_key=f"cold-transfer:{transfer.pk}:return",
+            legs=ledger.move(transit, source, transfer.amount),
+            reference=f"cold-transfer:{transfer.pk}",
+            memo="broadcast failed",
+        )
+        transfer.status = ColdWalletTransferStatus.CANCELLED
+        transfer.save(update_fields=["status"])
     return transfer
 
 

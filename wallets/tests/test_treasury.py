@@ -126,3 +126,17 @@ def test_deposits_and_withdrawal_payouts_still_balance_after_sweeps(usdt):
     services.transfer(from_user_id=user.pk, to_user_id=UserFactory().pk, asset=usdt, amount=Decimal("10"),
                       idempotency_key="t")  # fmt: skip
     assert run_audit().ok
+
+
+def test_a_failed_broadcast_returns_the_funds_to_the_source_wallet(usdt, monkeypatch):
+    fund(UserFactory().pk, usdt, "10000")
+
+    def unreachable(self, **kwargs):
+        raise ConnectionError("node unreachable")
+
+    monkeypatch.setattr(SimulatedNetwork, "send", unreachable)
+    transfer = treasury.request_transfer(asset=usdt, direction="to_cold", amount=Decimal("8000"), staff=None,
+                                         automatic=True)  # fmt: skip
+    assert treasury.execute_transfer(transfer_id=transfer.pk, staff=None).status == ColdWalletTransferStatus.CANCELLED
+    assert (balance(usdt, AccountKind.HOT_WALLET), balance(usdt, AccountKind.IN_TRANSIT)) == (10000, 0)
+    assert run_audit().ok
