@@ -1,4 +1,4 @@
-"""Amounts at the edge: parse what people and programs send, quantize to the asset's precision."""
+"""Amounts at the edge: parse what people and programs send, format what the API sends back."""
 
 from __future__ import annotations
 
@@ -34,3 +34,8 @@ def parse_amount(raw: object, *, asset: Asset, field: str = "amount") -> Decimal
     if amount >= Decimal(10) ** 18:
         raise refuse("Too large.")
     return amount.quantize(asset.quantum)
+
+
+def plain(amount: Decimal, places: int | None = None) -> str:
+    """Format an amount as the API's string: fixed point, no exponent (at `places` decimals if given)."""
+    return f"{amount:f}" if places is None else f"{amount.quantize(Decimal(1).scaleb(-places)):f}"

@@ -60,6 +60,8 @@ def hold(*, user_id: int, asset: Asset, amount: Decimal, idempotency_key: str, r
     """Move funds from the user's available to locked balance (joins the caller's transaction)."""
     with transaction.atomic():
         available, locked = ledger.user_accounts(user_id=user_id, asset=asset)
+        # Both accounts in id order before anything else: the engine locks them in that order too.
+        lock_accounts(account_ids=[available.pk, locked.pk])
         _require_available(available_id=available.pk, amount=amount, asset=asset)
         return ledger.post_entry(
             kind=EntryKind.HOLD,

@@ -360,6 +360,7 @@ WITHDRAWAL_NEW_ADDRESS_HOURS = env_int("WITHDRAWAL_NEW_ADDRESS_HOURS", 24, minim
 # The engine writes a heartbeat to Redis this often; /healthz calls it down when the key expires.
 ENGINE_HEARTBEAT_SECONDS = env_int("ENGINE_HEARTBEAT_SECONDS", 5, minimum=1)
 ENGINE_POLL_SECONDS = env_int("ENGINE_POLL_SECONDS", 1, minimum=1)
+ENGINE_BATCH_SIZE = env_int("ENGINE_BATCH_SIZE", 2000, minimum=1)  # commands per batch transaction
 
 # --- Logging --------------------------------------------------------------------------------------
 

@@ -14,8 +14,7 @@ from rest_framework.views import APIView
 from accounts.selectors import authenticated_user
 from exchange.pagination import Pagination
 from wallets import services, treasury
-from wallets.amounts import parse_amount
-from wallets.api.views import plain
+from wallets.amounts import parse_amount, plain
 from wallets.models import Asset, ColdWallet, ColdWalletTransfer, ColdWalletTransferDirection
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -15,13 +14,8 @@ from accounts.selectors import authenticated_user
 from exchange.errors import NotFound, ValidationFailed
 from exchange.pagination import Pagination
 from wallets import selectors, services, withdrawals
-from wallets.amounts import parse_amount
+from wallets.amounts import parse_amount, plain
 from wallets.models import Deposit, DepositAddress, WalletSettings, Withdrawal, WithdrawalAddress
-
-
-def plain(amount: Decimal, places: int | None = None) -> str:
-    """Format an amount as the API's string: fixed point, no exponent."""
-    return f"{amount:f}" if places is None else f"{amount.quantize(Decimal(1).scaleb(-places)):f}"
 
 
 def _schema(name: str, **fields: serializers.Field[Any, Any, Any, Any]) -> Any:

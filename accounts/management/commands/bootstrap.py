@@ -1,8 +1,9 @@
 """python manage.py bootstrap [--demo]: load the data a fresh exchange needs, idempotently.
 
 Every run: the staff role groups, the level limits, the assets BTC, ETH and USDT with their cold
-wallets. Demo data (users, their first deposits, a demo sanctions list) only in development (DEBUG)
-or with --demo; existing users and assets are never changed. Later parts add their steps here.
+wallets, the markets BTC-USDT and ETH-USDT (FIFO) and ETH-BTC (pro-rata). Demo data (users, their
+first deposits, a demo sanctions list) only in development (DEBUG) or with --demo; existing users,
+assets and markets are never changed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from accounts.models import User
 from accounts.roles import setup_roles
 from kyc.aml import load_sanctions_csv
 from kyc.limits import ensure_default_limits
+from trading.markets import ensure_markets
 from wallets.assets import ensure_assets
 from wallets.models import Asset, Deposit
 from wallets.services import credit_deposit, simulate_incoming_deposit
@@ -49,6 +51,8 @@ class Command(BaseCommand):
         ensure_default_limits()
         for asset in ensure_assets():
             self.stdout.write(f"asset {asset.code}: ready")
+        for market in ensure_markets():
+            self.stdout.write(f"market {market.symbol}: {market.get_algorithm_display()}, {market.status}")
         if settings.DEBUG or options["demo"]:
             self.create_demo_users()
             count = load_sanctions_csv(path=DEMO_SANCTIONS, source="DEMO")
