@@ -1,5 +1,5 @@
 """Trading end to end through the API and the engine (run in this process): placement, matching,
-settlement, fees, cancels, order types, idempotency. The ledger audit runs after every test."""
+settlement, fees, cancels, order types, idempotency. The ledger audit runs after every test (conftest)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from trading import services
 from trading.matching import Fenced
 from trading.models import Market, MarketStatus, Order, Trade
 from trading.tests.factories import balance, client_for, drain, engine_for, fee_revenue, markets, trader
-from wallets.tests.conftest import _audit_after_each_test  # noqa: F401  (every test ends with the audit)
 
 pytestmark = pytest.mark.django_db
 
