@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -141,7 +142,7 @@ def test_sigkill_at_any_time_loses_no_order_and_applies_no_fill_twice() -> None:
             thread.start()
         for _ in range(5):
             # Kill it while it works: once it owns the market, at a random instant.
-            assert wait_for(lambda: engine.running("BTC-USDT")), engine.output()
+            assert wait_for(partial(engine.running, "BTC-USDT")), engine.output()
             time.sleep(random.uniform(0.05, 0.8))
             engine.kill()
             engine.close()
