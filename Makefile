@@ -15,6 +15,7 @@ DEPLOY_ENV := DEBUG=0 ALLOWED_HOSTS=exchange.example.com \
 
 help:
 	@echo "make run     install, start PostgreSQL + Redis (embedded unless DATABASE_URL / REDIS_URL), run everything"
+	@echo "             (with the demo market maker; DEMO_MARKET_MAKER=0 leaves it out)"
 	@echo "make test    the whole test suite (PYTEST_ARGS=... to pass options to pytest)"
 	@echo "make lint    ruff, mypy, makemigrations --check, check --deploy"
 	@echo "make status  the embedded servers;  make stop  stops them"
@@ -41,7 +42,9 @@ serve:
 	@$(PY) manage.py bootstrap
 	@printf '\n  Exchange running at http://%s:%s/\n  Demo logins: alice / alice-demo-pass, bob / bob-demo-pass, admin / admin-demo-pass (staff)\n  API docs: http://%s:%s/api/docs    Health: http://%s:%s/healthz\n  Ctrl-C stops everything.\n\n' $(HOST) $(PORT) $(HOST) $(PORT) $(HOST) $(PORT)
 	@# honcho exits 130/143 when Ctrl-C or SIGTERM stops it: that is a clean stop, not an error.
-	@WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile || case $$? in 130|143) exit 0;; *) exit 1;; esac
+	@# The demo market maker runs too, unless DEMO_MARKET_MAKER=0.
+	@WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile web engine worker beat \
+		$$([ "$${DEMO_MARKET_MAKER:-1}" = 0 ] || echo market) || case $$? in 130|143) exit 0;; *) exit 1;; esac
 
 ## make test: the whole suite against real PostgreSQL and Redis (embedded by default).
 test: install

@@ -138,6 +138,14 @@ def simulate_incoming_deposit(*, user_id: int, asset: Asset, amount: Decimal) ->
     )
 
 
+def fund_demo_account(*, user_id: int, asset: Asset, amount: Decimal) -> Deposit:
+    """Demo data: a simulated deposit, confirmed and credited at once (bootstrap, the demo market maker)."""
+    deposit = simulate_incoming_deposit(user_id=user_id, asset=asset, amount=amount)
+    Deposit.objects.filter(pk=deposit.pk).update(confirmations=asset.confirmations_required)
+    credit_deposit(deposit_id=deposit.pk)
+    return deposit
+
+
 def record_seen_deposits(*, asset: Asset) -> list[int]:
     """Ask the network what reached our addresses; record new deposits and confirmations.
 

@@ -23,8 +23,8 @@ from kyc.aml import load_sanctions_csv
 from kyc.limits import ensure_default_limits
 from trading.markets import ensure_markets
 from wallets.assets import ensure_assets
-from wallets.models import Asset, Deposit
-from wallets.services import credit_deposit, simulate_incoming_deposit
+from wallets.models import Asset
+from wallets.services import fund_demo_account
 
 DEMO_DEPOSITS = {"BTC": "2", "ETH": "30", "USDT": "100000"}
 
@@ -68,9 +68,7 @@ class Command(BaseCommand):
             User.objects.filter(pk=user.pk).update(kyc_level=1, kyc_status="approved")
             for code, amount in DEMO_DEPOSITS.items():
                 asset = Asset.objects.get(code=code)
-                deposit = simulate_incoming_deposit(user_id=user.pk, asset=asset, amount=Decimal(amount))
-                Deposit.objects.filter(pk=deposit.pk).update(confirmations=asset.confirmations_required)
-                credit_deposit(deposit_id=deposit.pk)
+                fund_demo_account(user_id=user.pk, asset=asset, amount=Decimal(amount))
             self.stdout.write(
                 f"user {username}: verified, funded with "
                 + ", ".join(f"{amount} {code}" for code, amount in DEMO_DEPOSITS.items())
