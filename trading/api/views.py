@@ -156,6 +156,7 @@ class OrdersApi(APIView):
         return paginator.get_paginated_response([order_payload(order) for order in page])
 
     @extend_schema(
+        operation_id="trading_orders_cancel_all",
         parameters=[OpenApiParameter("symbol", str, required=False)],
         request=None,
         responses={202: inline_serializer("CancelAll", {"cancel_requested": serializers.IntegerField()})},
