@@ -1,0 +1,555 @@
+"""Benchmark the engine worker with persistence on PostgreSQL; write the figures to docs/performance.md.
+
+The figure is what `MarketEngine.run_batch` sustains end to end: fetch the pending commands, match
+them, write the batch in one transaction (fencing update, one ledger entry, trades, order updates)
+with fsync on, and publish its events. The database is one of its own (`exchange_bench`), created
+from a migrated template before every run and dropped at the end, on the server DATABASE_URL names
+(--database-url wins) or on the embedded PostgreSQL.
+
+The workload is the matching-core benchmark's (bench/bench_core.py), seeded: limit orders around a
+mid price, about 30% of them priced to cross, 1-100 lots; here they come from 50 traders (with the
+default self-trade prevention), and the second workload turns 20% of the commands into cancel
+requests of random resting orders. All commands are seeded as pending at once, with set-based SQL,
+holds and all, then the engine drains them with `run_batch(N)`. The baseline is the same workload's
+first --baseline-orders commands with `run_batch(1)`: one transaction per order.
+
+After every run the script checks that the ledger audit passes, that the engine's book equals a
+book rebuilt from the database, and that the trades in the database are exactly the fills the pure
+matching core produces for the same commands; it fails if any check does not hold.
+
+    .venv/bin/python bench/bench_engine.py [--orders 100000] [--batch-sizes 500,1000,2000,5000]
+                                           [--baseline-orders 5000] [--no-write] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import os
+import platform
+import random
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from statistics import median
+from time import perf_counter
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project is importable
+
+REPORT = ROOT / "docs" / "performance.md"
+BENCH_DB = "exchange_bench"
+TEMPLATE_DB = "exchange_bench_template"
+SYMBOL = "BTC-USDT"
+MID = 6_000_000  # ticks of 0.01 USDT: 60,000.00 USDT, so one lot (0.0001 BTC) is over the minimum notional
+CROSSING = 0.30
+CANCELS = 0.20
+TRADERS = 50
+DEPOSIT = {"USDT": Decimal(100_000_000), "BTC": Decimal(10_000)}  # per trader: more than any workload holds
+
+# (order index, is a buy, price in ticks, quantity in lots, trader index); quantity 0: cancel the order.
+Command = tuple[int, bool, int, int, int]
+Fill = tuple[int, int, int, int]  # maker order id, taker order id, price in ticks, quantity in lots
+
+
+# --- the workload --------------------------------------------------------------------------------
+
+
+def make_workload(count: int, cancel_share: float, seed: int) -> list[Command]:
+    """Return `count` commands: resting orders sit 0-49 ticks off the mid, takers cross by up to 5."""
+    from trading.engine import Algorithm, Order, OrderBook, Side
+
+    rng = random.Random(seed)  # noqa: S311 (a reproducible workload, not a secret)
+    # A book follows the workload only so that cancels pick orders that are resting right then.
+    book = OrderBook(Algorithm.FIFO)
+    resting: list[int] = []
+    commands: list[Command] = []
+    next_index = 0
+    while len(commands) < count:
+        if resting and rng.random() < cancel_share:
+            while resting:
+                i = rng.randrange(len(resting))
+                index = resting[i]
+                resting[i] = resting[-1]
+                resting.pop()
+                if index in book.orders:  # not filled since
+                    book.cancel(index)
+                    commands.append((index, False, 0, 0, -1))
+                    break
+            continue
+        is_buy = rng.random() < 0.5
+        offset = -rng.randint(0, 4) if rng.random() < CROSSING else rng.randint(0, 49)
+        price = MID - offset if is_buy else MID + 1 + offset
+        quantity = rng.randint(1, 100)
+        user = rng.randrange(TRADERS)
+        book.place(Order(next_index, user, Side.BUY if is_buy else Side.SELL, quantity, price))
+        if next_index in book.orders:
+            resting.append(next_index)
+        commands.append((next_index, is_buy, price, quantity, user))
+        next_index += 1
+    return commands
+
+
+def core_fills(commands: Sequence[Command], order_ids: Sequence[int], user_ids: Sequence[int]) -> list[Fill]:
+    """Run the pure matching core over the commands, with the database's ids; return its fills in order."""
+    from trading.engine import Algorithm, Order, OrderBook, Side, Trade
+
+    book = OrderBook(Algorithm.FIFO)
+    fills: list[Fill] = []
+    for index, is_buy, price, quantity, user in commands:
+        if quantity:
+            side = Side.BUY if is_buy else Side.SELL
+            events = book.place(Order(order_ids[index], user_ids[user], side, quantity, price))
+        else:
+            events = book.cancel(order_ids[index])
+        fills.extend((e.maker_order, e.taker_order, e.price, e.quantity) for e in events if isinstance(e, Trade))
+    return fills
+
+
+# --- the database --------------------------------------------------------------------------------
+
+
+def server_url(explicit: str | None) -> str:
+    """Return the URL of the server to use (any database on it), starting the embedded one if needed."""
+    url = explicit or os.environ.get("DATABASE_URL", "")
+    if url:
+        return url
+    from exchange import embedded
+
+    embedded.start()
+    return embedded.database_url()
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+def admin_execute(url: str, *statements: str) -> None:
+    """Run statements outside any transaction on the server's `postgres` database (CREATE/DROP DATABASE)."""
+    import psycopg
+
+    from exchange.env import parse_database_url
+
+    config = parse_database_url(with_database(url, "postgres"))
+    params: dict[str, Any] = {"dbname": "postgres", "user": config.user or None, "host": config.host or None}
+    if config.port:
+        params["port"] = config.port
+    if config.password:
+        params["password"] = config.password
+    with psycopg.connect(autocommit=True, **{k: v for k, v in params.items() if v is not None}) as conn:
+        for statement in statements:
+            conn.execute(statement)  # type: ignore[arg-type]
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = with_database(url, BENCH_DB)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings.test")
+    import django
+
+    django.setup()
+
+
+def build_template(url: str) -> None:
+    """Create the bench database, migrate it, add the market and the funded traders; keep it as a template."""
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from accounts.models import User
+    from trading.markets import ensure_markets
+    from wallets import ledger
+    from wallets.assets import ensure_assets
+    from wallets.models import AccountKind, Asset, EntryKind
+
+    admin_execute(url, f"DROP DATABASE IF EXISTS {BENCH_DB}", f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+    admin_execute(url, f"CREATE DATABASE {BENCH_DB}")
+    call_command("migrate", verbosity=0)
+    ensure_assets()
+    ensure_markets()
+    users = User.objects.bulk_create(
+        User(username=f"bench{i:02d}", email=f"bench{i:02d}@example.com", kyc_level=1, kyc_status="approved")
+        for i in range(TRADERS)
+    )
+    assets = {code: Asset.objects.get(code=code) for code in DEPOSIT}
+    hot = {code: ledger.account(asset=asset, kind=AccountKind.HOT_WALLET) for code, asset in assets.items()}
+    for asset in assets.values():
+        ledger.account(asset=asset, kind=AccountKind.FEE_REVENUE)
+    # Money arrives as a deposit does: custody in (the hot wallet), owed to the user (available).
+    for user in users:
+        legs = []
+        for code, asset in assets.items():
+            available, _locked = ledger.user_accounts(user_id=user.pk, asset=asset)
+            legs += [ledger.increase(hot[code], DEPOSIT[code]), ledger.increase(available, DEPOSIT[code])]
+        with transaction.atomic():
+            ledger.post_entry(kind=EntryKind.DEPOSIT, idempotency_key=f"bench:deposit:{user.pk}", legs=legs)
+    connection.close()
+    admin_execute(url, f"ALTER DATABASE {BENCH_DB} RENAME TO {TEMPLATE_DB}")
+
+
+def fresh_database(url: str) -> None:
+    from django.db import connection
+
+    connection.close()
+    admin_execute(url, f"DROP DATABASE IF EXISTS {BENCH_DB}", f"CREATE DATABASE {BENCH_DB} TEMPLATE {TEMPLATE_DB}")
+
+
+def drop_databases(url: str) -> None:
+    from django.db import connection
+
+    connection.close()
+    admin_execute(url, f"DROP DATABASE IF EXISTS {BENCH_DB}", f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+
+
+def server_facts() -> dict[str, str]:
+    from django.db import connection
+
+    facts = {}
+    with connection.cursor() as cursor:
+        for setting in ("server_version", "fsync", "synchronous_commit", "wal_sync_method", "shared_buffers"):
+            cursor.execute(f"SHOW {setting}")
+            facts[setting] = str(cursor.fetchone()[0])
+    return facts
+
+
+@dataclass
+class Seeded:
+    market_id: int
+    order_ids: list[int]
+    user_ids: list[int]
+    orders: int
+    cancels: int
+
+
+def seed(commands: Sequence[Command]) -> Seeded:
+    """Insert the commands as pending orders and cancel requests, with their holds, in sequence order."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from accounts.models import User
+    from trading.models import COMMAND_SEQUENCE, Market
+    from wallets import ledger
+    from wallets.models import EntryKind
+
+    market = Market.objects.select_related("base", "quote").get(symbol=SYMBOL)
+    user_ids = list(User.objects.filter(username__startswith="bench").order_by("username").values_list("pk", flat=True))
+    orders = [c for c in commands if c[3]]
+    holds: dict[tuple[int, bool], Decimal] = defaultdict(Decimal)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('trading_order', 'id')) FROM generate_series(1, %s)", [len(orders)]
+        )
+        order_ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [COMMAND_SEQUENCE, len(commands)])
+        seqs = [row[0] for row in cursor.fetchall()]  # one session's nextval: increasing
+        seq_of: dict[int, int] = {}
+        cancel_seq_of: dict[int, int] = {}
+        for (index, _is_buy, _price, quantity, _user), seq in zip(commands, seqs, strict=True):
+            (seq_of if quantity else cancel_seq_of)[index] = seq
+        prices, quantities, held, sides, users, order_seqs, cancel_seqs = [], [], [], [], [], [], []
+        for index, is_buy, ticks, lots, user in orders:
+            price, quantity = ticks * market.tick_size, lots * market.lot_size
+            hold = price * quantity if is_buy else quantity
+            holds[user, is_buy] += hold
+            prices.append(price)
+            quantities.append(quantity)
+            held.append(hold)
+            sides.append("buy" if is_buy else "sell")
+            users.append(user_ids[user])
+            order_seqs.append(seq_of[index])
+            cancel_seqs.append(cancel_seq_of.get(index))
+        cursor.execute(
+            """
+            INSERT INTO trading_order (id, seq, market_id, user_id, client_order_id, side, type, price, quantity,
+                                       time_in_force, post_only, self_trade_prevention, status, filled_quantity,
+                                       filled_quote, fee, held, hold_remaining, cancel_seq, reason, created_at,
+                                       updated_at)
+            SELECT v.id, v.seq, %s, v.user_id, '', v.side, 'limit', v.price, v.quantity, 'GTC', false,
+                   'cancel_taker', 'pending', 0, 0, 0, v.held, v.held, v.cancel_seq, '', %s, %s
+              FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::numeric[], %s::numeric[],
+                          %s::numeric[], %s::bigint[]) AS v(id, seq, user_id, side, price, quantity, held, cancel_seq)
+            """,
+            [
+                market.pk,
+                timezone.now(),
+                timezone.now(),
+                order_ids,
+                order_seqs,
+                users,
+                sides,
+                prices,
+                quantities,
+                held,
+                cancel_seqs,
+            ],
+        )
+        # One entry per trader moves the total of their orders' holds from available to locked.
+        for user, user_id in enumerate(user_ids):
+            legs = []
+            for is_buy, asset in ((True, market.quote), (False, market.base)):
+                if holds[user, is_buy]:
+                    available, locked = ledger.user_accounts(user_id=user_id, asset=asset)
+                    legs += ledger.move(available, locked, holds[user, is_buy])
+            if legs:
+                ledger.post_entry(kind=EntryKind.HOLD, idempotency_key=f"bench:hold:{user_id}", legs=legs)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE trading_order")  # as autovacuum would have, long before the engine runs
+    return Seeded(market.pk, order_ids, user_ids, len(orders), len(commands) - len(orders))
+
+
+# --- running and checking ------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    workload: str
+    batch_size: int
+    commands: int = 0
+    trades: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.commands / self.seconds if self.seconds else 0.0
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def take_over(market_id: int) -> Any:
+    """Bump the market's epoch, as a worker taking it over does, and return its engine."""
+    from django.db import connection
+
+    from trading.matching import MarketEngine
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE trading_market SET engine_epoch = engine_epoch + 1 WHERE id = %s RETURNING engine_epoch",
+            [market_id],
+        )
+        epoch = cursor.fetchone()[0]
+    return MarketEngine(market_id, epoch)
+
+
+def check(run: Run, engine: Any, seeded: Seeded, commands: Sequence[Command]) -> None:
+    """Record in `run.problems` whatever the audit, the rebuilt book or the core's fills disagree on."""
+    from django.db import connection
+
+    from trading.matching import MarketEngine
+    from wallets.audit import run_audit
+
+    audit = run_audit()
+    run.problems += audit.problems
+    rebuilt = MarketEngine(seeded.market_id, engine.epoch)
+    if rebuilt.book.depth() != engine.book.depth():
+        run.problems.append("the engine's book differs from the book rebuilt from the database")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM trading_order WHERE status = 'pending'")
+        if pending := cursor.fetchone()[0]:
+            run.problems.append(f"{pending} orders still pending")
+        cursor.execute(
+            "SELECT t.maker_order_id, t.taker_order_id, t.price / m.tick_size, t.quantity / m.lot_size "
+            "FROM trading_trade t JOIN trading_market m ON m.id = t.market_id ORDER BY t.id"
+        )
+        stored = [(maker, taker, int(price), int(quantity)) for maker, taker, price, quantity in cursor.fetchall()]
+    expected = core_fills(commands, seeded.order_ids, seeded.user_ids)
+    run.trades = len(stored)
+    if stored != expected:
+        run.problems.append(
+            f"trades differ from the core's fills: {len(stored):,} trades / {sum(f[3] for f in stored):,} lots "
+            f"in the database, {len(expected):,} / {sum(f[3] for f in expected):,} from the core"
+        )
+
+
+def measure(url: str, workload: str, commands: Sequence[Command], batch_size: int, *, profile: str | None) -> Run:
+    fresh_database(url)
+    seeded = seed(commands)
+    engine = take_over(seeded.market_id)
+    run = Run(workload, batch_size)
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    gc.collect()
+    started = perf_counter()
+    if profiler:
+        profiler.enable()
+    while True:
+        t0 = perf_counter()
+        count = engine.run_batch(batch_size)
+        if not count:
+            break
+        run.latencies_ms.append((perf_counter() - t0) * 1000)
+        run.commands += count
+    run.seconds = perf_counter() - started
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    check(run, engine, seeded, commands)
+    return run
+
+
+# --- reporting -----------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    found = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+    return found.group(1).strip() if found else platform.machine()
+
+
+def write_section(path: Path, key: str, body: str) -> None:
+    """Replace the text between `<!-- bench:KEY:start -->` and `<!-- bench:KEY:end -->`, or append it.
+
+    Each benchmark script owns one section of docs/performance.md and rewrites only that.
+    """
+    start, end = f"<!-- bench:{key}:start -->", f"<!-- bench:{key}:end -->"
+    block = f"{start}\n{body.strip()}\n{end}"
+    text = path.read_text() if path.exists() else INTRO
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+INTRO = """# Performance
+
+Figures written by the benchmark scripts in `bench/` (`make bench`); each script rewrites only its own
+section, with the machine and the date it ran on. Targets are met here, never as timed assertions in the
+test suite.
+"""
+
+
+def server_name(url: str) -> str:
+    parts = urlsplit(url)
+    return "the embedded PostgreSQL (unix socket)" if not parts.hostname else f"PostgreSQL at {parts.hostname}"
+
+
+def report(
+    *,
+    runs: list[Run],
+    baselines: dict[str, Run],
+    facts: dict[str, str],
+    url: str,
+    args: argparse.Namespace,
+    load: tuple[float, float, float],
+) -> str:
+    from django.conf import settings
+
+    production = settings.ENGINE_BATCH_SIZE
+    rows = []
+    for run in runs:
+        base = baselines[run.workload]
+        ratio = f"{run.rate / base.rate:.1f}x" if base.rate else "n/a"
+        mark = " (production)" if run.batch_size == production else ""
+        rows.append(
+            f"| {run.workload} | {run.batch_size:,}{mark} | {run.commands:,} | {run.trades:,} | {run.rate:,.0f} | "
+            f"{ratio} | {median(run.latencies_ms):.1f} | {run.percentile(0.99):.1f} | {max(run.latencies_ms):.1f} |"
+        )
+    for base in baselines.values():
+        rows.append(
+            f"| {base.workload} | 1 (baseline: one transaction per command) | {base.commands:,} | {base.trades:,} | "
+            f"{base.rate:,.0f} | 1.0x | {median(base.latencies_ms):.2f} | {base.percentile(0.99):.2f} | "
+            f"{max(base.latencies_ms):.1f} |"
+        )
+    checks = "all passed" if not any(r.problems for r in [*runs, *baselines.values()]) else "FAILED (see the output)"
+    return f"""
+## Engine worker with persistence
+
+`make bench` (bench/bench_engine.py), {dt.datetime.now(dt.UTC):%Y-%m-%d}: {cpu_model()}, {os.cpu_count()} cores
+(load average before the run {" / ".join(f"{x:.1f}" for x in load)}), Python {platform.python_version()},
+{server_name(url)} {facts["server_version"]} with fsync={facts["fsync"]},
+synchronous_commit={facts["synchronous_commit"]}, wal_sync_method={facts["wal_sync_method"]},
+shared_buffers={facts["shared_buffers"]}; the engine and the server share the machine.
+
+Commands per second through `MarketEngine.run_batch(N)` until drained: fetch, match, one transaction per
+batch (fencing update, one ledger entry, trades, order updates; committed with fsync), then the events
+published to Redis. Workload (seed {args.seed}): {args.orders:,} commands on {SYMBOL}, limit orders around a
+mid price, {CROSSING:.0%} of them priced to cross, 1-100 lots, from {TRADERS} traders; the second workload turns
+{CANCELS:.0%} of the commands into cancel requests. All are pending before the clock starts. Latency is the
+wall time of one `run_batch` call. The baseline runs the first {args.baseline_orders:,} commands of the same
+workload with `run_batch(1)`, one transaction per command; the ratio compares with it.
+
+| workload | batch size | commands | trades | commands/s | vs baseline | p50 ms | p99 ms | max ms |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+{chr(10).join(rows)}
+
+Checks after every run ({checks}): the ledger audit passes; the engine's book equals the book rebuilt from
+the database's open orders; the trades in the database are exactly the pure matching core's fills
+(maker, taker, price, quantity, in order) for the same commands.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=100_000, help="commands per workload")
+    parser.add_argument("--batch-sizes", default="500,1000,2000,5000", help="comma-separated run_batch sizes")
+    parser.add_argument("--baseline-orders", type=int, default=5_000, help="commands in the one-per-batch run")
+    parser.add_argument("--seed", type=int, default=20_240_601)
+    parser.add_argument("--database-url", help="a server to use (default: DATABASE_URL, else the embedded one)")
+    parser.add_argument("--workloads", default="limit,cancels", help="limit, cancels or both")
+    parser.add_argument("--profile", help="write a cProfile of the production batch size's run to this prefix")
+    parser.add_argument("--keep", action="store_true", help="leave the bench databases in place")
+    parser.add_argument("--no-write", action="store_true", help=f"print only; leave {REPORT.name} alone")
+    args = parser.parse_args(argv)
+
+    url = server_url(args.database_url)
+    setup_django(url)
+    from django.conf import settings
+
+    sizes = [int(size) for size in args.batch_sizes.split(",") if size]
+    names = {"limit": "limit orders", "cancels": f"with {CANCELS:.0%} cancels"}
+    shares = {"limit": 0.0, "cancels": CANCELS}
+    chosen = [w for w in args.workloads.split(",") if w]
+    load_before = os.getloadavg()
+    build_template(url)
+    facts: dict[str, str] = {}
+    runs: list[Run] = []
+    baselines: dict[str, Run] = {}
+    try:
+        for key in chosen:
+            commands = make_workload(args.orders, shares[key], args.seed)
+            name = names[key]
+            base = measure(url, name, commands[: args.baseline_orders], 1, profile=None)
+            baselines[name] = base
+            facts = facts or server_facts()
+            print(f"{name:<16} batch 1     {base.commands:>7,} commands {base.rate:>9,.0f}/s  {base.problems or 'ok'}")
+            for size in sizes:
+                profiled = args.profile and size == settings.ENGINE_BATCH_SIZE
+                profile = f"{args.profile}-{key}-{size}.prof" if profiled else None
+                run = measure(url, name, commands, size, profile=profile)
+                runs.append(run)
+                print(
+                    f"{name:<16} batch {size:<5} {run.commands:>7,} commands {run.rate:>9,.0f}/s "
+                    f"p50 {median(run.latencies_ms):6.1f} p99 {run.percentile(0.99):6.1f} "
+                    f"max {max(run.latencies_ms):6.1f} ms  {run.trades:,} trades  {run.problems or 'ok'}"
+                )
+    finally:
+        if not args.keep:
+            drop_databases(url)
+    body = report(runs=runs, baselines=baselines, facts=facts, url=url, args=args, load=load_before)
+    print(body)
+    failed = any(run.problems for run in [*runs, *baselines.values()])
+    if not args.no_write and not failed:
+        write_section(REPORT, "engine", body)
+        print(f"wrote {REPORT.relative_to(ROOT)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
