@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
@@ -56,13 +57,16 @@ RESTING_SQL = (
     f"SELECT {ORDER_COLUMNS} FROM trading_order "  # noqa: S608
     "WHERE market_id = %s AND status IN ('open', 'partially_filled') ORDER BY seq"
 )
+# `o.id = ANY(...)` repeats the join on purpose: it lets the planner fetch the batch's orders by primary
+# key. Without it, it hashed every order of the market (a sequential scan) to join a few thousand rows.
 UPDATE_ORDERS_SQL = """
 UPDATE trading_order AS o
    SET status = v.status, filled_quantity = v.filled_quantity, filled_quote = v.filled_quote, fee = v.fee,
-       hold_remaining = v.hold_remaining, reason = v.reason, updated_at = %s
-  FROM unnest(%s::bigint[], %s::text[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::text[])
+       hold_remaining = v.hold_remaining, reason = v.reason, updated_at = %(now)s
+  FROM unnest(%(id)s::bigint[], %(status)s::text[], %(filled_quantity)s::numeric[], %(filled_quote)s::numeric[],
+              %(fee)s::numeric[], %(hold_remaining)s::numeric[], %(reason)s::text[])
        AS v(id, status, filled_quantity, filled_quote, fee, hold_remaining, reason)
- WHERE o.id = v.id AND o.market_id = %s
+ WHERE o.id = v.id AND o.id = ANY(%(id)s::bigint[]) AND o.market_id = %(market)s
 """
 INSERT_TRADES_SQL = """
 INSERT INTO trading_trade (id, market_id, entry_id, created_at, price, quantity, quote_quantity, taker_side,
@@ -74,10 +78,25 @@ SELECT v.id, %s, %s, %s, v.price, v.quantity, v.quote_quantity, v.taker_side,
        AS v(id, price, quantity, quote_quantity, taker_side, maker_order_id, taker_order_id,
             maker_user_id, taker_user_id, maker_fee, taker_fee)
 """
+TAKER_SIDE = 3  # the one text column of a trade row (Batch.trades), after price, quantity and notional
 FENCE_SQL = (
     "UPDATE trading_market SET book_seq = book_seq + %s, last_price = COALESCE(%s, last_price) "
     "WHERE id = %s AND engine_epoch = %s RETURNING book_seq"
 )
+
+
+def _numbers(values: Iterable[Decimal | int]) -> str:
+    """Return the PostgreSQL array literal of these numbers, to send as one parameter.
+
+    psycopg adapts a list one element at a time; for the engine's arrays of a few thousand Decimals
+    that took about six times as long as `str` and a join.
+    """
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _texts(values: Iterable[str]) -> str:
+    """Return the PostgreSQL array literal of these strings (each quoted, so '' and spaces survive)."""
+    return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
 
 
 class Fenced(Exception):
@@ -431,21 +450,22 @@ class MarketEngine:
                 )
                 trade_ids = [row[0] for row in cursor.fetchall()]
                 columns = list(zip(*batch.trades, strict=True))
-                cursor.execute(INSERT_TRADES_SQL, [self.market_id, entry_id, now, trade_ids, *map(list, columns)])
-            orders = list(batch.touched.values())
+                arrays = [_texts(column) if i == TAKER_SIDE else _numbers(column) for i, column in enumerate(columns)]
+                cursor.execute(INSERT_TRADES_SQL, [self.market_id, entry_id, now, _numbers(trade_ids), *arrays])
+            orders = batch.touched.values()
             cursor.execute(
                 UPDATE_ORDERS_SQL,
-                [
-                    now,
-                    [o.pk for o in orders],
-                    [str(o.status) for o in orders],
-                    [o.filled_quantity for o in orders],
-                    [o.filled_quote for o in orders],
-                    [o.fee for o in orders],
-                    [o.hold_remaining for o in orders],
-                    [o.reason for o in orders],
-                    self.market_id,
-                ],
+                {
+                    "now": now,
+                    "id": _numbers(o.pk for o in orders),
+                    "status": _texts(str(o.status) for o in orders),
+                    "filled_quantity": _numbers(o.filled_quantity for o in orders),
+                    "filled_quote": _numbers(o.filled_quote for o in orders),
+                    "fee": _numbers(o.fee for o in orders),
+                    "hold_remaining": _numbers(o.hold_remaining for o in orders),
+                    "reason": _texts(o.reason for o in orders),
+                    "market": self.market_id,
+                },
             )
         self.book_seq = fenced[0]
         return trade_ids
