@@ -12,12 +12,29 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
+from django.utils import timezone
 
 from wallets.lock_objects import lock_accounts
-from wallets.models import AMOUNT_PLACES, ZERO, AccountKind, Asset, JournalEntry, LedgerAccount, Posting
+from wallets.models import AMOUNT_PLACES, ZERO, AccountKind, Asset, JournalEntry, LedgerAccount
 
 SCALE = Decimal(1).scaleb(-AMOUNT_PLACES)
+
+INSERT_ENTRY_SQL = (
+    "INSERT INTO wallets_journalentry (kind, idempotency_key, reference, memo, created_at) "
+    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+)
+INSERT_POSTINGS_SQL = (
+    "INSERT INTO wallets_posting (entry_id, account_id, asset_id, amount) "
+    "SELECT %s, v.account_id, v.asset_id, v.amount "
+    "FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS v(account_id, asset_id, amount)"
+)
+# `a.id = ANY(...)` lets the planner find the accounts by primary key rather than hash them all.
+UPDATE_BALANCES_SQL = (
+    "UPDATE wallets_ledgeraccount AS a SET balance = a.balance + v.delta "
+    "FROM unnest(%(id)s::bigint[], %(delta)s::numeric[]) AS v(id, delta) "
+    "WHERE a.id = v.id AND a.id = ANY(%(id)s::bigint[])"
+)
 
 
 class LedgerError(Exception):
@@ -76,6 +93,11 @@ def _merge(legs: Iterable[Leg]) -> dict[int, tuple[LedgerAccount, Decimal]]:
     return {pk: (acc, amount) for pk, (acc, amount) in merged.items() if amount != ZERO}
 
 
+def _numbers(values: Iterable[Decimal | int]) -> str:
+    """Return the PostgreSQL array literal of these numbers (psycopg adapts a list element by element)."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 def post_entry(
     *, kind: str, idempotency_key: str, legs: Sequence[Leg], reference: str = "", memo: str = ""
 ) -> JournalEntry:
@@ -96,28 +118,32 @@ def post_entry(
     if unbalanced:
         raise LedgerError(f"unbalanced entry: sums per asset {unbalanced}")
 
-    try:
-        with transaction.atomic():  # a savepoint: a duplicate key leaves the caller's transaction usable
-            entry = JournalEntry.objects.create(
-                kind=kind, idempotency_key=idempotency_key, reference=reference, memo=memo
-            )
-    except IntegrityError:
-        if JournalEntry.objects.filter(idempotency_key=idempotency_key).exists():
-            raise DuplicateEntry(idempotency_key) from None
-        raise
-
-    lock_accounts(account_ids=merged.keys())
-    Posting.objects.bulk_create(
-        Posting(entry=entry, account_id=pk, asset_id=acc.asset_id, amount=amount)
-        for pk, (acc, amount) in merged.items()
-    )
-    # Balances are kept on each account's normal side: custody rises with debits, the rest with credits.
-    rows = [(pk, amount if acc.is_custody else -amount) for pk, (acc, amount) in sorted(merged.items())]
-    values = ", ".join(["(%s, %s::numeric)"] * len(rows))
+    created_at = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE wallets_ledgeraccount AS a SET balance = a.balance + v.delta "  # noqa: S608 (placeholders only)
-            f"FROM (VALUES {values}) AS v(id, delta) WHERE a.id = v.id",
-            [value for row in rows for value in row],
+        # A duplicate key writes nothing and leaves the caller's transaction usable, without a savepoint.
+        cursor.execute(INSERT_ENTRY_SQL, [kind, idempotency_key, reference, memo, created_at])
+        inserted = cursor.fetchone()
+        if inserted is None:
+            raise DuplicateEntry(idempotency_key)
+        entry = JournalEntry.from_db(
+            connection.alias,
+            ["id", "kind", "idempotency_key", "reference", "memo", "created_at"],
+            [inserted[0], kind, idempotency_key, reference, memo, created_at],
         )
+        lock_accounts(account_ids=merged.keys())
+        # Both statements take their rows as arrays: one parameter each, however many legs (the engine's
+        # entries have hundreds).
+        cursor.execute(
+            INSERT_POSTINGS_SQL,
+            [
+                entry.pk,
+                _numbers(merged),
+                _numbers(acc.asset_id for acc, _ in merged.values()),
+                _numbers(amount for _, amount in merged.values()),
+            ],
+        )
+        # Balances are kept on each account's normal side: custody rises with debits, the rest with credits.
+        ids = sorted(merged)
+        deltas = [amount if acc.is_custody else -amount for acc, amount in (merged[pk] for pk in ids)]
+        cursor.execute(UPDATE_BALANCES_SQL, {"id": _numbers(ids), "delta": _numbers(deltas)})
     return entry
