@@ -11,7 +11,7 @@ EMBEDDED := $(PY) -m exchange.embedded
 DEPLOY_ENV := DEBUG=0 ALLOWED_HOSTS=exchange.example.com \
 	SECRET_KEY=lint-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ
 
-.PHONY: run serve test lint install stop status help
+.PHONY: run serve test lint install stop status help bench
 
 help:
 	@echo "make run     install, start PostgreSQL + Redis (embedded unless DATABASE_URL / REDIS_URL), run everything"
@@ -19,6 +19,7 @@ help:
 	@echo "make test    the whole test suite (PYTEST_ARGS=... to pass options to pytest)"
 	@echo "make lint    ruff, mypy, makemigrations --check, check --deploy"
 	@echo "make status  the embedded servers;  make stop  stops them"
+	@echo "make bench   the benchmarks in bench/ (each rewrites its section of docs/performance.md)"
 
 install: $(STAMP)
 
@@ -62,3 +63,14 @@ stop:
 
 status:
 	@$(EMBEDDED) status
+
+## make bench: the benchmarks, one recipe line per script in bench/; peers from bench/requirements.txt.
+BENCH_STAMP := $(VENV)/.bench-$(shell sha1sum bench/requirements.txt | cut -c1-12)
+
+bench: install $(BENCH_STAMP)
+	$(PY) bench/bench_core.py
+
+$(BENCH_STAMP): bench/requirements.txt
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	@rm -f $(VENV)/.bench-*
+	@touch $@

@@ -6,16 +6,24 @@ converts at the edge. Deterministic: the same commands in the same order give th
 Price-time FIFO: at each price, the oldest resting order trades first. Pro-rata: at the best price,
 an incoming quantity smaller than the level is shared in proportion to resting size, rounded down to
 lots; the lots left over go one at a time to the makers in time order (so no maker is more than one
-lot away from its exact share). Orders: limit and market (market buys may carry a quote budget),
-time in force GTC / IOC / FOK, post-only, and self-trade prevention per taker.
+lot away from its exact share). Orders: limit and market, time in force GTC / IOC / FOK, post-only,
+and self-trade prevention per taker. A taker may carry a quote budget (price x lots, in ticks x
+lots) besides its quantity: it takes until either runs out, and is FILLED only if its quantity did.
+
+Written for speed (bench/bench_core.py measures it): the hot paths are inlined, compare enum members
+by identity against module constants, and keep each price level as a deque that a cancel in its
+middle leaves in place until matching or a compaction meets it (`Level.dead`).
 """
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
+from itertools import compress
+from operator import attrgetter
 
 
 class Side(StrEnum):
@@ -47,13 +55,13 @@ class Algorithm(StrEnum):
 class DoneReason(StrEnum):
     FILLED = "filled"
     CANCELLED = "cancelled"  # by its owner, or by self-trade prevention
-    EXPIRED = "expired"  # IOC / market remainder, FOK that could not fill
-    REJECTED = "rejected"  # post-only that would have taken
+    EXPIRED = "expired"  # IOC / market remainder, FOK that could not fill, a spent quote budget
+    REJECTED = "rejected"  # post-only that would have taken; no quantity
 
 
 @dataclass(slots=True)
 class Order:
-    id: int  # the sequence number: also its time priority
+    id: int  # the sequence number: also its time priority; unique per book
     user: int
     side: Side
     quantity: int  # lots still open
@@ -61,7 +69,8 @@ class Order:
     time_in_force: TimeInForce = TimeInForce.GTC
     post_only: bool = False
     self_trade: SelfTrade = SelfTrade.CANCEL_TAKER
-    # Market buys sized in quote currency: the most price x lots they may spend (in ticks x lots).
+    # The most price x lots the order may spend as a taker (ticks x lots): what sizes a market buy in
+    # quote currency, or caps one sized in lots.
     quote_budget: int | None = None
 
     @property
@@ -69,7 +78,11 @@ class Order:
         return self.price is None
 
 
-@dataclass(frozen=True, slots=True)
+# Events are slotted dataclasses with a hash but not frozen: a frozen one costs about four times as
+# much to build, and the core builds at least one per command. Treat them as read-only.
+
+
+@dataclass(slots=True, unsafe_hash=True)
 class Trade:
     maker_order: int
     taker_order: int
@@ -80,7 +93,7 @@ class Trade:
     taker_side: Side
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Rested:
     """The order (or what is left of it) now rests on the book."""
 
@@ -88,7 +101,7 @@ class Rested:
     quantity: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Done:
     """The order left the book, or never reached it, for good."""
 
@@ -99,75 +112,83 @@ class Done:
 
 Event = Trade | Rested | Done
 
+_BUY = Side.BUY
+_GTC = TimeInForce.GTC
+_FOK = TimeInForce.FOK
+_CANCEL_TAKER = SelfTrade.CANCEL_TAKER
+_CANCEL_MAKER = SelfTrade.CANCEL_MAKER
+_FILLED = DoneReason.FILLED
+_CANCELLED = DoneReason.CANCELLED
+_EXPIRED = DoneReason.EXPIRED
+_REJECTED = DoneReason.REJECTED
+_NO_LIMIT = float("-inf")  # a market order's limit key: every level crosses it
+_user = attrgetter("user")
+_quantity = attrgetter("quantity")
+_COMPACT_AFTER = 32  # dead entries a level may carry before a cancel compacts it (if they are most of it)
 
-@dataclass(slots=True)
+
 class Level:
-    price: int
-    # Insertion order is time priority; a dict removes any order in O(1).
-    orders: dict[int, Order] = field(default_factory=dict)
-    total: int = 0
+    """The resting orders at one price, oldest first.
+
+    `queue` may hold orders that were cancelled from its middle (`dead` of them, no longer in the
+    book's `orders`); `total` counts only the live ones. A level with no live order leaves its side.
+    """
+
+    __slots__ = ("dead", "price", "queue", "total")
+
+    def __init__(self, price: int) -> None:
+        self.price = price
+        self.queue: deque[Order] = deque()
+        self.total = 0
+        self.dead = 0
+
+    def live(self, orders: dict[int, Order]) -> list[Order]:
+        """Return the live orders, oldest first (`orders` is the book's)."""
+        if not self.dead:
+            return list(self.queue)
+        return [m for m in self.queue if orders.get(m.id) is m]
 
 
 class BookSide:
-    """The resting orders of one side, by price level; the best level is always at the end of `keys`."""
+    """The resting orders of one side, by price level; the best level is always last in `ranked`."""
 
-    __slots__ = ("keys", "levels", "side")
+    __slots__ = ("keys", "levels", "ranked", "sign")
 
     def __init__(self, side: Side) -> None:
-        self.side = side
+        self.sign = 1 if side is Side.BUY else -1
         self.levels: dict[int, Level] = {}
         # Sorted ascending; for bids the key is the price, for asks minus the price: best is last.
         self.keys: list[int] = []
-
-    def _key(self, price: int) -> int:
-        return price if self.side is Side.BUY else -price
+        self.ranked: list[Level] = []  # the levels, in the order of `keys`
 
     def best(self) -> Level | None:
-        return self.levels[self.keys[-1] if self.side is Side.BUY else -self.keys[-1]] if self.keys else None
+        return self.ranked[-1] if self.ranked else None
 
-    def add(self, order: Order) -> None:
-        assert order.price is not None  # noqa: S101  (market orders never rest; a bug if they do)
-        level = self.levels.get(order.price)
-        if level is None:
-            level = self.levels[order.price] = Level(order.price)
-            insort(self.keys, self._key(order.price))
-        level.orders[order.id] = order
-        level.total += order.quantity
+    def new_level(self, price: int) -> Level:
+        level = self.levels[price] = Level(price)
+        key = self.sign * price
+        i = bisect_left(self.keys, key)
+        self.keys.insert(i, key)
+        self.ranked.insert(i, level)
+        return level
 
-    def remove(self, order: Order) -> None:
-        assert order.price is not None  # noqa: S101
-        level = self.levels[order.price]
-        del level.orders[order.id]
-        level.total -= order.quantity
-        if not level.orders:
-            self._drop(level)
-
-    def _drop(self, level: Level) -> None:
+    def drop(self, level: Level) -> None:
         del self.levels[level.price]
-        key = self._key(level.price)
-        if self.keys[-1] == key:
+        if self.ranked[-1] is level:
             self.keys.pop()
+            self.ranked.pop()
         else:
-            self.keys.remove(key)
+            i = bisect_left(self.keys, self.sign * level.price)
+            del self.keys[i]
+            del self.ranked[i]
 
     def levels_best_first(self) -> Iterator[Level]:
-        for key in reversed(self.keys):
-            yield self.levels[key if self.side is Side.BUY else -key]
+        return reversed(self.ranked)
 
     def depth(self, limit: int | None = None) -> list[tuple[int, int]]:
         """Return [(price, total quantity), ...] best first."""
-        out = []
-        for level in self.levels_best_first():
-            out.append((level.price, level.total))
-            if limit is not None and len(out) >= limit:
-                break
-        return out
-
-
-def _crosses(taker: Order, level_price: int) -> bool:
-    if taker.price is None:
-        return True
-    return level_price <= taker.price if taker.side is Side.BUY else level_price >= taker.price
+        ranked = self.ranked if limit is None else self.ranked[-limit:] if limit > 0 else []
+        return [(level.price, level.total) for level in reversed(ranked)]
 
 
 class OrderBook:
@@ -178,6 +199,7 @@ class OrderBook:
         self.bids = BookSide(Side.BUY)
         self.asks = BookSide(Side.SELL)
         self.orders: dict[int, Order] = {}
+        self._take = self._take_pro_rata if algorithm is Algorithm.PRO_RATA else self._take_fifo
 
     def side(self, side: Side) -> BookSide:
         return self.bids if side is Side.BUY else self.asks
@@ -188,160 +210,228 @@ class OrderBook:
         order = self.orders.pop(order_id, None)
         if order is None:
             return []  # filled or cancelled before: nothing to do
-        self.side(order.side).remove(order)
-        return [Done(order.id, DoneReason.CANCELLED, order.quantity)]
+        side = self.bids if order.side is _BUY else self.asks
+        assert order.price is not None  # noqa: S101  (market orders never rest; a bug if they do)
+        level = side.levels[order.price]
+        queue = level.queue
+        if len(queue) - level.dead == 1:
+            side.drop(level)  # it was the level's last live order
+        else:
+            level.total -= order.quantity
+            if queue[-1] is order:
+                queue.pop()
+            elif queue[0] is order:
+                queue.popleft()
+            else:
+                level.dead += 1
+                if level.dead > _COMPACT_AFTER and level.dead * 2 > len(queue):
+                    level.queue = deque(level.live(self.orders))
+                    level.dead = 0
+        return [Done(order_id, _CANCELLED, order.quantity)]
 
     def place(self, order: Order) -> list[Event]:
-        if order.quantity <= 0 and order.quote_budget is None:
-            return [Done(order.id, DoneReason.REJECTED, 0)]
-        events: list[Event] = []
-        opposite = self.side(order.side.opposite)
-        best = opposite.best()
-        if order.post_only and best is not None and _crosses(order, best.price):
-            return [Done(order.id, DoneReason.REJECTED, order.quantity)]
-        if order.time_in_force is TimeInForce.FOK and self._fillable(order) < order.quantity:
-            return [Done(order.id, DoneReason.EXPIRED, order.quantity)]
-
-        taker_alive = self._match(order, opposite, events)
-
-        if not taker_alive:
-            return events
-        if order.quantity == 0 or (order.quote_budget is not None and order.quote_budget <= 0):
-            events.append(Done(order.id, DoneReason.FILLED, 0))
-        elif order.is_market or order.time_in_force is not TimeInForce.GTC:
-            events.append(Done(order.id, DoneReason.EXPIRED, order.quantity))
+        quantity = order.quantity
+        budget = order.quote_budget
+        if quantity < 0 or (quantity == 0 and budget is None):
+            return [Done(order.id, _REJECTED, 0)]
+        price = order.price
+        # Opposite levels are keyed so that the best is the largest key, and a level crosses the
+        # order exactly when its key is at least the order's limit key.
+        if order.side is _BUY:
+            own, opposite = self.bids, self.asks
+            limit: float = _NO_LIMIT if price is None else -price
         else:
-            self.side(order.side).add(order)
+            own, opposite = self.asks, self.bids
+            limit = _NO_LIMIT if price is None else price
+        keys = opposite.keys
+        if not keys or keys[-1] < limit:  # nothing to take: the common case, kept short
+            if quantity == 0:
+                return [Done(order.id, _FILLED, 0)]
+            if price is None or order.time_in_force is not _GTC:
+                return [Done(order.id, _EXPIRED, quantity)]
+            level = own.levels.get(price)  # _rest, inlined: most orders end here
+            if level is None:
+                level = own.new_level(price)
+            level.queue.append(order)
+            level.total += quantity
             self.orders[order.id] = order
-            events.append(Rested(order.id, order.quantity))
+            return [Rested(order.id, quantity)]
+        if order.post_only:
+            return [Done(order.id, _REJECTED, quantity)]
+        if order.time_in_force is _FOK and self._fillable(order, opposite, limit) < quantity:
+            return [Done(order.id, _EXPIRED, quantity)]
+        events: list[Event] = []
+        if quantity and not self._take(order, opposite, limit, events):
+            return events  # self-trade prevention cancelled it
+        quantity = order.quantity
+        if quantity == 0:
+            events.append(Done(order.id, _FILLED, 0))
+        elif price is None or order.time_in_force is not _GTC:
+            events.append(Done(order.id, _EXPIRED, quantity))
+        else:
+            self._rest(order, own, price, quantity)
+            events.append(Rested(order.id, quantity))
         return events
 
+    def _rest(self, order: Order, own: BookSide, price: int, quantity: int) -> None:
+        level = own.levels.get(price)
+        if level is None:
+            level = own.new_level(price)
+        level.queue.append(order)
+        level.total += quantity
+        self.orders[order.id] = order
+
     # --- matching --------------------------------------------------------------------------------
+    # Both take the opposite side level by level while it crosses `limit`, the taker has quantity
+    # left and its budget (if any) buys a lot at the level's price. They leave the taker's quantity
+    # and budget updated and return whether the taker is still alive (self-trade prevention).
 
-    def _affordable(self, taker: Order, price: int, quantity: int) -> int:
-        if taker.quote_budget is None:
-            return quantity
-        return min(quantity, taker.quote_budget // price)
-
-    def _fill(self, taker: Order, maker: Order, quantity: int, level: Level, events: list[Event]) -> None:
-        price = level.price
-        events.append(Trade(maker.id, taker.id, maker.user, taker.user, price, quantity, taker.side))
-        taker.quantity -= quantity
-        if taker.quote_budget is not None:
-            taker.quote_budget -= quantity * price
-        maker.quantity -= quantity
-        level.total -= quantity
-        if maker.quantity == 0:
-            del level.orders[maker.id]
-            del self.orders[maker.id]
-            events.append(Done(maker.id, DoneReason.FILLED, 0))
-
-    def _remove_maker(self, maker: Order, level: Level, events: list[Event]) -> None:
-        del level.orders[maker.id]
-        del self.orders[maker.id]
-        level.total -= maker.quantity
-        events.append(Done(maker.id, DoneReason.CANCELLED, maker.quantity))
-
-    def _match(self, taker: Order, opposite: BookSide, events: list[Event]) -> bool:
-        """Match until the taker is done or stops crossing; return whether the taker is still alive."""
-        while taker.quantity > 0:
-            level = opposite.best()
-            if level is None or not _crosses(taker, level.price):
+    def _take_fifo(self, taker: Order, opposite: BookSide, limit: float, events: list[Event]) -> bool:
+        keys, ranked, orders, append = opposite.keys, opposite.ranked, self.orders, events.append
+        taker_id, user, side = taker.id, taker.user, taker.side
+        remaining, budget = taker.quantity, taker.quote_budget
+        alive = True
+        while keys and keys[-1] >= limit:
+            level = ranked[-1]
+            price = level.price
+            if budget is not None and budget < price:
                 break
-            if self._affordable(taker, level.price, 1) == 0:
-                break  # the quote budget cannot buy another lot
-            alive = (
-                self._match_level_pro_rata(taker, level, events)
-                if self.algorithm is Algorithm.PRO_RATA
-                else self._match_level_fifo(taker, level, events)
-            )
-            if not level.orders:
-                opposite._drop(level)
-            if not alive:
-                return False
-        return True
-
-    def _self_trade(self, taker: Order, maker: Order, level: Level, events: list[Event]) -> bool:
-        """Apply the taker's self-trade rule to one of its own makers; return whether the taker lives."""
-        if taker.self_trade in (SelfTrade.CANCEL_MAKER, SelfTrade.CANCEL_BOTH):
-            self._remove_maker(maker, level, events)
-        if taker.self_trade in (SelfTrade.CANCEL_TAKER, SelfTrade.CANCEL_BOTH):
-            events.append(Done(taker.id, DoneReason.CANCELLED, taker.quantity))
-            return False
-        return True
-
-    def _match_level_fifo(self, taker: Order, level: Level, events: list[Event]) -> bool:
-        for maker in list(level.orders.values()):
-            if taker.quantity == 0:
+            queue, dead, total = level.queue, level.dead, level.total
+            while queue:
+                maker = queue[0]
+                if dead and orders.get(maker.id) is not maker:
+                    queue.popleft()  # cancelled earlier
+                    dead -= 1
+                    continue
+                if maker.user == user:
+                    rule = taker.self_trade
+                    if rule is not _CANCEL_TAKER:
+                        queue.popleft()
+                        del orders[maker.id]
+                        total -= maker.quantity
+                        append(Done(maker.id, _CANCELLED, maker.quantity))
+                    if rule is not _CANCEL_MAKER:
+                        append(Done(taker_id, _CANCELLED, remaining))
+                        alive = False
+                        break
+                    continue
+                available = maker.quantity
+                quantity = remaining if remaining < available else available
+                if budget is not None:
+                    affordable = budget // price
+                    if affordable < quantity:
+                        if affordable == 0:
+                            break
+                        quantity = affordable
+                    budget -= quantity * price
+                append(Trade(maker.id, taker_id, maker.user, user, price, quantity, side))
+                remaining -= quantity
+                total -= quantity
+                if quantity < available:
+                    maker.quantity = available - quantity
+                    break  # the taker has nothing (or no budget) left
+                maker.quantity = 0
+                queue.popleft()
+                del orders[maker.id]
+                append(Done(maker.id, _FILLED, 0))
+                if not remaining:
+                    break
+            level.dead, level.total = dead, total
+            if len(queue) == dead:
+                del opposite.levels[price]
+                keys.pop()
+                ranked.pop()
+            if not alive or not remaining:
                 break
-            if maker.user == taker.user:
-                if not self._self_trade(taker, maker, level, events):
-                    return False
-                continue
-            quantity = self._affordable(taker, level.price, min(taker.quantity, maker.quantity))
-            if quantity == 0:
-                break
-            self._fill(taker, maker, quantity, level, events)
-        return True
+        taker.quantity, taker.quote_budget = remaining, budget
+        return alive
 
-    def _match_level_pro_rata(self, taker: Order, level: Level, events: list[Event]) -> bool:
-        # Own orders at this level first: self-trade prevention decides before anything is shared.
-        for maker in [m for m in level.orders.values() if m.user == taker.user]:
-            if not self._self_trade(taker, maker, level, events):
-                return False
-        makers = list(level.orders.values())
-        if not makers:
-            return True
-        incoming = self._affordable(taker, level.price, taker.quantity)
-        if incoming == 0:
-            return True
-        if incoming >= level.total:
-            shares = [m.quantity for m in makers]
-        else:
-            total = level.total
-            shares = [incoming * m.quantity // total for m in makers]
-            left = incoming - sum(shares)
-            while left > 0:  # one lot at a time, oldest first, to makers with room
-                for i, maker in enumerate(makers):
-                    if left and shares[i] < maker.quantity:
+    def _take_pro_rata(self, taker: Order, opposite: BookSide, limit: float, events: list[Event]) -> bool:
+        keys, ranked, orders, append = opposite.keys, opposite.ranked, self.orders, events.append
+        taker_id, user, side = taker.id, taker.user, taker.side
+        remaining, budget = taker.quantity, taker.quote_budget
+        alive = True
+        while keys and keys[-1] >= limit:
+            level = ranked[-1]
+            price = level.price
+            if budget is not None and budget < price:
+                break
+            makers = level.live(orders)
+            removed = False
+            if user in map(_user, makers):
+                # Own orders at this level first: self-trade prevention decides before anything is shared.
+                rule = taker.self_trade
+                for maker in [m for m in makers if m.user == user]:
+                    if rule is not _CANCEL_TAKER:
+                        del orders[maker.id]
+                        level.total -= maker.quantity
+                        removed = True
+                        append(Done(maker.id, _CANCELLED, maker.quantity))
+                    if rule is not _CANCEL_MAKER:
+                        append(Done(taker_id, _CANCELLED, remaining))
+                        alive = False
+                        break
+                makers = [m for m in makers if orders.get(m.id) is m]
+            if alive and makers:
+                total = level.total
+                incoming = remaining
+                if budget is not None and budget // price < incoming:
+                    incoming = budget // price
+                if incoming >= total:
+                    shares = list(map(_quantity, makers))
+                    incoming = total
+                else:
+                    shares = [incoming * q // total for q in map(_quantity, makers)]
+                    # Each share is below its maker's quantity here, so the lots left over (fewer
+                    # than there are makers) go one each to the oldest makers.
+                    for i in range(incoming - sum(shares)):
                         shares[i] += 1
-                        left -= 1
-        for maker, share in zip(makers, shares, strict=True):
-            if share:
-                self._fill(taker, maker, share, level, events)
-        return True
+                for maker, share in compress(zip(makers, shares, strict=True), shares):
+                    append(Trade(maker.id, taker_id, maker.user, user, price, share, side))
+                    maker.quantity -= share
+                    if not maker.quantity:
+                        del orders[maker.id]
+                        removed = True
+                        append(Done(maker.id, _FILLED, 0))
+                remaining -= incoming
+                level.total = total - incoming
+                if budget is not None:
+                    budget -= incoming * price
+            if removed:
+                level.queue, level.dead = deque(compress(makers, map(_quantity, makers))), 0
+            if len(level.queue) == level.dead:
+                opposite.drop(level)
+            if not alive or not remaining:
+                break
+        taker.quantity, taker.quote_budget = remaining, budget
+        return alive
 
-    def _fillable(self, taker: Order) -> int:
+    def _fillable(self, taker: Order, opposite: BookSide, limit: float) -> int:
         """How much of a FOK order could fill now, without touching the book.
 
         It walks the book the way matching would, including where self-trade prevention would
         cancel the taker: in time order (FIFO), or, in pro-rata, before anything at a level is shared.
         """
-        opposite = self.side(taker.side.opposite)
-        available = 0
-        budget = taker.quote_budget
-        for level in opposite.levels_best_first():
-            if not _crosses(taker, level.price) or available >= taker.quantity:
+        available, wanted, budget, user = 0, taker.quantity, taker.quote_budget, taker.user
+        cancels_maker = taker.self_trade is _CANCEL_MAKER
+        pro_rata = self.algorithm is Algorithm.PRO_RATA
+        for key, level in zip(reversed(opposite.keys), reversed(opposite.ranked), strict=True):
+            if key < limit or available >= wanted:
                 break
-            makers = list(level.orders.values())
-            pro_rata_cancels_taker = (
-                self.algorithm is Algorithm.PRO_RATA
-                and taker.self_trade is not SelfTrade.CANCEL_MAKER
-                and any(m.user == taker.user for m in makers)
-            )
-            if pro_rata_cancels_taker:
+            makers = level.live(self.orders)
+            if pro_rata and not cancels_maker and any(m.user == user for m in makers):
                 return available  # the taker is cancelled on reaching this level
             for maker in makers:
-                if maker.user == taker.user:
-                    if taker.self_trade is SelfTrade.CANCEL_MAKER:
+                if maker.user == user:
+                    if cancels_maker:
                         continue
                     return available  # the taker would be cancelled here
-                take = min(maker.quantity, taker.quantity - available)
+                take = min(maker.quantity, wanted - available)
                 if budget is not None:
                     take = min(take, budget // level.price)
                     budget -= take * level.price
                 available += take
-                if available >= taker.quantity:
+                if available >= wanted:
                     return available
         return available
 

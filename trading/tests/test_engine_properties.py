@@ -3,8 +3,9 @@
 The reference keeps resting orders in one list and, for each incoming order, picks the single best
 maker by (price, arrival) again and again. For FIFO markets the engine must produce exactly the same
 events; for pro-rata markets the allocation rules are checked directly. Either way: no order fills
-beyond its quantity, post-only never takes, FOK is all or nothing, nobody trades with themself, and
-quantity is conserved.
+beyond its quantity, post-only never takes, FOK is all or nothing, nobody trades with themself,
+quantity is conserved, and a market buy with a quote budget (alone or beside a quantity) never spends
+beyond it and stops only when one of the two runs out.
 """
 
 from __future__ import annotations
@@ -126,16 +127,27 @@ def commands(draw: st.DrawFn) -> list[Order | Cancel]:
             out.append(Cancel(draw(st.integers(1, i))))
             continue
         market = draw(st.integers(0, 9)) == 0
+        side = draw(st.sampled_from(Side))
+        quantity = draw(st.integers(1, 20))
+        budget = None
+        if market and side is Side.BUY:
+            # None, sized in quote only (quantity out of reach), or both: whichever runs out first.
+            sizing = draw(st.sampled_from(["lots", "quote", "both"]))
+            if sizing != "lots":
+                budget = draw(st.integers(0, 2500))
+            if sizing == "quote":
+                quantity = 10**6
         out.append(
             Order(
                 id=i,
                 user=draw(st.integers(0, 3)),
-                side=draw(st.sampled_from(Side)),
-                quantity=draw(st.integers(1, 20)),
+                side=side,
+                quantity=quantity,
                 price=None if market else draw(st.integers(95, 105)),
                 time_in_force=draw(st.sampled_from(TimeInForce)) if not market else TimeInForce.IOC,
                 post_only=not market and draw(st.integers(0, 9)) == 0,
                 self_trade=draw(st.sampled_from(SelfTrade)),
+                quote_budget=budget,
             )
         )
     return out
@@ -180,6 +192,93 @@ def check_conservation(book: OrderBook, script: list[Order | Cancel], events: li
     assert bid_levels + ask_levels == sum(o.quantity for o in book.orders.values())
 
 
+def check_quote_budgets(book: OrderBook, script: list[Order | Cancel], events: list[Event]) -> None:
+    """A taker with a budget never spends beyond it, and is FILLED only if its quantity ran out."""
+    orders = {c.id: c for c in script if isinstance(c, Order)}
+    for order in orders.values():
+        if order.quote_budget is None:
+            continue
+        trades = [e for e in events if isinstance(e, Trade) and e.taker_order == order.id]
+        spent = sum(t.price * t.quantity for t in trades)
+        traded = sum(t.quantity for t in trades)
+        assert spent <= order.quote_budget, f"order {order.id} spent beyond its budget"
+        assert traded <= order.quantity
+        (done,) = [e for e in events if isinstance(e, Done) and e.order == order.id]
+        if done.reason is DoneReason.FILLED:
+            assert traded == order.quantity, "FILLED means the quantity ran out"
+        if done.reason is DoneReason.EXPIRED:
+            assert done.remaining == order.quantity - traded
+
+
+@given(
+    asks=st.lists(st.tuples(st.integers(95, 105), st.integers(1, 20)), max_size=12),
+    quantity=st.integers(1, 100),
+    budget=st.integers(0, 5000),
+    algorithm=st.sampled_from(Algorithm),
+)
+def test_a_market_buy_with_quantity_and_budget_stops_only_when_one_runs_out(asks, quantity, budget, algorithm):
+    book = OrderBook(algorithm)
+    for i, (price, lots) in enumerate(asks, start=1):
+        book.place(Order(id=i, user=1 + i % 3, side=Side.SELL, quantity=lots, price=price))
+    events = book.place(Order(id=99, user=0, side=Side.BUY, quantity=quantity, quote_budget=budget,
+                              time_in_force=TimeInForce.IOC))  # fmt: skip
+    trades = [e for e in events if isinstance(e, Trade)]
+    spent = sum(t.price * t.quantity for t in trades)
+    traded = sum(t.quantity for t in trades)
+    assert spent <= budget
+    assert traded <= quantity
+    best = book.asks.best()
+    assert all(best is None or t.price <= best.price for t in trades), "it skipped a cheaper ask"
+    if traded == quantity:
+        assert events[-1] == Done(99, DoneReason.FILLED, 0)
+    else:
+        assert events[-1] == Done(99, DoneReason.EXPIRED, quantity - traded)
+        assert best is None or budget - spent < best.price, "it stopped with budget for another lot"
+
+
+def test_a_market_buy_stops_at_whichever_of_quantity_and_budget_runs_out_first():
+    def buy(quantity: int, budget: int) -> tuple[list[tuple[int, int]], Done]:
+        book = OrderBook()
+        book.place(Order(id=1, user=1, side=Side.SELL, quantity=5, price=100))
+        book.place(Order(id=2, user=1, side=Side.SELL, quantity=5, price=110))
+        events = book.place(Order(id=3, user=2, side=Side.BUY, quantity=quantity, quote_budget=budget,
+                                  time_in_force=TimeInForce.IOC))  # fmt: skip
+        done = events[-1]
+        assert isinstance(done, Done)
+        return [(e.price, e.quantity) for e in events if isinstance(e, Trade)], done
+
+    # The quantity runs out first: filled, budget left over.
+    assert buy(6, 10_000) == ([(100, 5), (110, 1)], Done(3, DoneReason.FILLED, 0))
+    # The budget runs out first (it buys 5 at 100 and 2 at 110, not a third): expired with 3 lots open.
+    assert buy(10, 720) == ([(100, 5), (110, 2)], Done(3, DoneReason.EXPIRED, 3))
+    # Spent to the last tick with lots still open is still the budget running out, not a fill.
+    assert buy(10, 500) == ([(100, 5)], Done(3, DoneReason.EXPIRED, 5))
+    # A budget that buys nothing takes nothing.
+    assert buy(10, 99) == ([], Done(3, DoneReason.EXPIRED, 10))
+
+
+def test_cancels_from_the_middle_of_a_level_are_skipped_and_compacted():
+    """Many cancels inside one price level (lazily removed, then compacted) change nothing matching sees."""
+    script: list[Order | Cancel] = [Order(id=i, user=i, side=Side.SELL, quantity=3, price=100) for i in range(1, 101)]
+    script += [Cancel(i) for i in range(20, 80)]  # 60 from the middle: past the compaction threshold
+    script += [Cancel(1), Cancel(100)]  # and both ends
+    script.append(Order(id=200, user=0, side=Side.BUY, quantity=70, price=100))
+    script += [Order(id=201, user=1, side=Side.SELL, quantity=4, price=100), Cancel(85)]
+    script.append(Order(id=202, user=0, side=Side.BUY, quantity=1000, price=101, time_in_force=TimeInForce.IOC))
+    for algorithm in (Algorithm.FIFO, Algorithm.PRO_RATA):
+        book = OrderBook(algorithm)
+        events = run(book, script[:-1])
+        check_conservation(book, script, events)
+        assert book.depth() == ([], [(100, sum(o.quantity for o in book.orders.values()))])
+        assert len(book.asks.levels[100].queue) < 60, "cancelled orders pile up in the level"
+        events += run(book, script[-1:])
+        assert book.depth() == ([], [])
+        assert not book.orders
+        check_common_properties(script, events)
+        if algorithm is Algorithm.FIFO:
+            assert events == run(ReferenceFifo(), script)
+
+
 @settings(max_examples=300, deadline=None)
 @given(script=commands())
 def test_fifo_matches_the_reference_exactly(script):
@@ -188,6 +287,7 @@ def test_fifo_matches_the_reference_exactly(script):
     assert events == run(ReferenceFifo(), script)
     check_common_properties(script, events)
     check_conservation(book, script, events)
+    check_quote_budgets(book, script, events)
 
 
 @settings(max_examples=300, deadline=None)
@@ -197,6 +297,7 @@ def test_pro_rata_keeps_every_property(script):
     events = run(book, script)
     check_common_properties(script, events)
     check_conservation(book, script, events)
+    check_quote_budgets(book, script, events)
 
 
 @settings(max_examples=100, deadline=None)
