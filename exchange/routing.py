@@ -1,7 +1,11 @@
-"""WebSocket routes. The /ws/stream consumer (market data and the user channel) plugs in here."""
+"""WebSocket routes: /ws/stream carries market data and the private user channel."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from trading.consumers import StreamConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/stream", StreamConsumer.as_asgi(), name="stream"),
+]

@@ -14,7 +14,7 @@ from exchange import errors
 from exchange.admin_site import ExchangeAdminSite
 from exchange.health import healthz
 from kyc.api.urls import kyc_urlpatterns
-from trading.api.urls import trading_urlpatterns
+from trading.api.urls import market_urlpatterns, trading_urlpatterns
 from wallets.api.urls import admin_urlpatterns, wallet_urlpatterns
 
 # Staff reach the admin only with a session that passed a second factor.
@@ -26,6 +26,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("kyc/", include((kyc_urlpatterns, "kyc"))),
     path("wallet/", include((wallet_urlpatterns, "wallet"))),
     path("trading/", include((trading_urlpatterns, "trading"))),
+    path("market/", include((market_urlpatterns, "market"))),
     path("admin/", include((admin_urlpatterns, "admin-api"))),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -1,23 +1,27 @@
-"""What the engine tells the world after each committed batch: the one place events are published.
+"""What the engine tells the world after each committed batch: the one place its events are made.
 
 Groups on the channel layer (one publish per event per group, whatever the number of subscribers):
-`book.SYMBOL` (level changes with the book's `seq`), `trades.SYMBOL`, and `user.ID` (that user's
-order updates). Publishing never fails a batch: the batch is committed already, and a client that
-misses a book delta sees the gap in `seq` and takes a new snapshot.
+`book.SYMBOL` (level changes with the book's `seq`), `trades.SYMBOL`, `ticker.SYMBOL`,
+`candles.SYMBOL.INTERVAL`, and `user.ID` (which of that user's orders changed; the stream sends
+their current state). Public messages travel with their `text`, serialized once here, so a web
+process hands the same bytes to every subscriber. `ts` is the commit time (milliseconds since the
+epoch). Publishing never fails a batch: the batch is committed already, and a consumer that misses
+a book delta sees the gap in `seq` and sends its subscriber a new snapshot.
 """
 
 from __future__ import annotations
 
-import logging
+import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
-logger = logging.getLogger(__name__)
+from exchange import streams
+from exchange.streams import user_group
+from trading.marketdata import CandleRow, candle_fields
+from wallets.amounts import plain
 
 
 @dataclass(frozen=True)
@@ -34,64 +38,63 @@ class TradeEvent:
 class BatchEvents:
     symbol: str
     book_seq: int | None  # None: the batch left the book as it was
+    price_places: int  # the quote asset's decimals
+    quantity_places: int  # the base asset's
     bids: list[tuple[Decimal, Decimal]] = field(default_factory=list)  # (price, new total; 0 = level gone)
     asks: list[tuple[Decimal, Decimal]] = field(default_factory=list)
     trades: list[TradeEvent] = field(default_factory=list)
     orders: list[tuple[int, int, str]] = field(default_factory=list)  # (user id, order id, status)
+    candles: dict[str, CandleRow] = field(default_factory=dict)  # interval -> its open candle, if traded
+    ticker: dict[str, Any] | None = None  # the market's ticker, when it is time to send one
+    committed_at: float = field(default_factory=time.time)
 
 
-def _levels(levels: list[tuple[Decimal, Decimal]]) -> list[list[str]]:
-    return [[f"{price.normalize():f}", f"{quantity.normalize():f}"] for price, quantity in levels]
+def _levels(batch: BatchEvents, levels: list[tuple[Decimal, Decimal]]) -> list[list[str]]:
+    return [[plain(price, batch.price_places), plain(quantity, batch.quantity_places)] for price, quantity in levels]
+
+
+def _public(group: str, channel: str, body: dict[str, Any], **routing: Any) -> tuple[str, dict[str, Any]]:
+    """A group message carrying the client's message as text, plus what the consumer routes on."""
+    kind = body["type"]
+    text = json.dumps({"type": kind, "channel": channel, **{k: v for k, v in body.items() if k != "type"}})
+    return group, {"type": kind, "text": text, **routing}
 
 
 def messages(batch: BatchEvents) -> list[tuple[str, dict[str, Any]]]:
     """Return (group, message) pairs for a committed batch."""
+    symbol, ts = batch.symbol, round(batch.committed_at * 1000, 3)
     out: list[tuple[str, dict[str, Any]]] = []
     if batch.book_seq is not None:
-        out.append(
-            (
-                f"book.{batch.symbol}",
-                {"type": "book.delta", "symbol": batch.symbol, "seq": batch.book_seq}
-                | {"bids": _levels(batch.bids), "asks": _levels(batch.asks)},
-            )
-        )
+        body = {"type": "book.delta", "symbol": symbol, "seq": batch.book_seq, "ts": ts}
+        body |= {"bids": _levels(batch, batch.bids), "asks": _levels(batch, batch.asks)}
+        out.append(_public(f"book.{symbol}", f"book:{symbol}", body, symbol=symbol, seq=batch.book_seq))
     if batch.trades:
-        out.append(
-            (
-                f"trades.{batch.symbol}",
-                {
-                    "type": "trades",
-                    "symbol": batch.symbol,
-                    "trades": [
-                        {
-                            "id": t.id,
-                            "price": f"{t.price.normalize():f}",
-                            "quantity": f"{t.quantity.normalize():f}",
-                            "taker_side": t.taker_side,
-                        }
-                        for t in batch.trades
-                    ],
-                },
-            )
-        )
-    by_user: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for user_id, order_id, status in batch.orders:
-        by_user[user_id].append({"id": order_id, "status": status})
-    for user_id, orders in sorted(by_user.items()):
-        out.append((f"user.{user_id}", {"type": "orders", "symbol": batch.symbol, "orders": orders}))
+        trades = [
+            {
+                "id": t.id,
+                "price": plain(t.price, batch.price_places),
+                "quantity": plain(t.quantity, batch.quantity_places),
+                "taker_side": t.taker_side,
+                "time": ts,
+            }
+            for t in batch.trades
+        ]
+        body = {"type": "trades", "symbol": symbol, "trades": trades, "ts": ts}
+        out.append(_public(f"trades.{symbol}", f"trades:{symbol}", body))
+    for interval, candle in sorted(batch.candles.items()):
+        body = {"type": "candle", "symbol": symbol, "interval": interval, "ts": ts}
+        body |= candle_fields(candle, batch.price_places, batch.quantity_places)
+        out.append(_public(f"candles.{symbol}.{interval}", f"candles:{symbol}:{interval}", body))
+    if batch.ticker is not None:
+        body = {"type": "ticker", **batch.ticker, "ts": ts}
+        out.append(_public(f"ticker.{symbol}", f"ticker:{symbol}", body))
+    by_user: dict[int, list[int]] = defaultdict(list)
+    for user_id, order_id, _status in batch.orders:
+        by_user[user_id].append(order_id)
+    for user_id, order_ids in sorted(by_user.items()):
+        out.append((user_group(user_id), {"type": "user.orders", "order_ids": sorted(order_ids)}))
     return out
 
 
 def publish_batch(batch: BatchEvents) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-
-    async def send_all() -> None:
-        for group, message in messages(batch):
-            await layer.group_send(group, message)
-
-    try:
-        async_to_sync(send_all)()
-    except Exception:
-        logger.warning("events: publishing %s's batch failed (clients will resync)", batch.symbol, exc_info=True)
+    streams.publish(messages(batch))

@@ -105,6 +105,16 @@ def _texts(values: Iterable[str]) -> str:
     return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
 
 
+# Per order, a dict lookup is cheaper than calling an Enum, and str() of a plain string cheaper than
+# str() of a TextChoices member: the engine keeps statuses as plain strings and looks up the core's enums.
+SIDES = {side.value: side for side in EngineSide}
+TIMES_IN_FORCE = {tif.value: tif for tif in EngineTif}
+SELF_TRADE = {stp.value: stp for stp in EngineSelfTrade}
+OPEN, PARTIALLY_FILLED = str(OrderStatus.OPEN), str(OrderStatus.PARTIALLY_FILLED)
+FILLED, CANCELLED = str(OrderStatus.FILLED), str(OrderStatus.CANCELLED)
+EXPIRED, REJECTED = str(OrderStatus.EXPIRED), str(OrderStatus.REJECTED)
+
+
 class Fenced(Exception):
     """Another engine took this market over: this one must stop writing to it."""
 
@@ -121,6 +131,7 @@ class Live:
         "filled_quantity",
         "filled_quote",
         "hold_remaining",
+        "is_buy",
         "last_price_ticks",
         "pk",
         "price",
@@ -130,6 +141,7 @@ class Live:
         "resting",
         "side",
         "status",
+        "ticks",
         "time_in_force",
         "type",
         "user_id",
@@ -157,10 +169,8 @@ class Live:
         self.reason = ""
         self.resting = self.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
         self.last_price_ticks = 0
-
-    @property
-    def is_buy(self) -> bool:
-        return bool(self.side == Side.BUY)
+        self.is_buy: bool = self.side == Side.BUY
+        self.ticks = 0  # its limit price in ticks (set with its engine order; 0 for a market order)
 
 
 @dataclass
@@ -208,6 +218,7 @@ class MarketEngine:
         self.unit = market.tick_size * market.lot_size  # quote per tick x lot
         self.base_id, self.quote_id = market.base_id, market.quote_id
         self.base_quantum, self.quote_quantum = market.base.quantum, market.quote.quantum
+        self.base_decimals, self.quote_decimals = market.base.decimals, market.quote.decimals
         self.maker_rate, self.taker_rate = market.maker_fee_rate, market.taker_fee_rate
         self.algorithm = EngineAlgorithm(market.algorithm)
         self.book_seq = market.book_seq
@@ -242,15 +253,17 @@ class MarketEngine:
             budget = int(live.hold_remaining / self.unit)  # the hold is the most it may spend
             if live.quote_sized:
                 lots = budget  # at least one tick per lot: it can never buy more lots than this
+        if live.price is not None:
+            live.ticks = int(live.price / self.tick)
         return Order(
             id=live.pk,
             user=live.user_id,
-            side=EngineSide(live.side),
+            side=SIDES[live.side],
             quantity=lots,
-            price=None if live.price is None else int(live.price / self.tick),
-            time_in_force=EngineTif(row[7]),
+            price=None if live.price is None else live.ticks,
+            time_in_force=TIMES_IN_FORCE[row[7]],
             post_only=bool(row[8]),
-            self_trade=EngineSelfTrade(row[9]),
+            self_trade=SELF_TRADE[row[9]],
             quote_budget=budget,
         )
 
@@ -330,39 +343,42 @@ class MarketEngine:
             self._apply(event, batch, taker=None)
 
     def _apply(self, event: object, batch: Batch, *, taker: Live | None) -> None:
-        if isinstance(event, Trade):
-            self._settle(event, batch)
-        elif isinstance(event, Rested):
-            live = self.live[event.order]
+        kind = type(event)  # the core's events are final classes
+        if kind is Trade:
+            self._settle(event, batch)  # type: ignore[arg-type]
+        elif kind is Rested:
+            rested: Rested = event  # type: ignore[assignment]
+            live = self.live[rested.order]
             live.resting = True
-            live.status = OrderStatus.PARTIALLY_FILLED if live.filled_quantity else OrderStatus.OPEN
-            key = (live.side, int(live.price / self.tick))
-            self.level_totals[key] += event.quantity
+            live.status = PARTIALLY_FILLED if live.filled_quantity else OPEN
+            key = (live.side, live.ticks)
+            self.level_totals[key] += rested.quantity
             batch.levels.add(key)
-        elif isinstance(event, Done):
-            live = self.live.pop(event.order)
+        elif kind is Done:
+            done: Done = event  # type: ignore[assignment]
+            live = self.live.pop(done.order)
             batch.touched[live.pk] = live
             if live.resting:
-                key = (live.side, int(live.price / self.tick))
-                self.level_totals[key] -= event.remaining
+                key = (live.side, live.ticks)
+                self.level_totals[key] -= done.remaining
                 batch.levels.add(key)
                 live.resting = False
-            live.status, live.reason = self._outcome(live, event, taker)
+            live.status, live.reason = self._outcome(live, done, taker)
             if live.hold_remaining:
                 self._release(live, live.hold_remaining, batch)
 
     def _outcome(self, live: Live, done: Done, taker: Live | None) -> tuple[str, str]:
         if done.reason is DoneReason.FILLED:
-            return OrderStatus.FILLED, ""
+            return FILLED, ""
         if done.reason is DoneReason.REJECTED:
-            return OrderStatus.REJECTED, "post_only_would_take"
+            return REJECTED, "post_only_would_take"
         if done.reason is DoneReason.CANCELLED:
-            return OrderStatus.CANCELLED, "cancelled" if taker is None else "self_trade_prevention"
+            return CANCELLED, "cancelled" if taker is None else "self_trade_prevention"
         # Expired: what is left of an IOC, FOK or market order.
         money_ran_out = int(live.hold_remaining / self.unit) < live.last_price_ticks
         if live.type == OrderType.MARKET and live.is_buy and live.filled_quantity and money_ran_out:
-            return (OrderStatus.FILLED, "") if live.quote_sized else (OrderStatus.EXPIRED, "price_protection")
-        return OrderStatus.EXPIRED, "fill_or_kill" if live.time_in_force == "FOK" else "immediate_or_cancel"
+            return (FILLED, "") if live.quote_sized else (EXPIRED, "price_protection")
+        return EXPIRED, "fill_or_kill" if live.time_in_force == "FOK" else "immediate_or_cancel"
 
     def _settle(self, trade: Trade, batch: Batch) -> None:
         maker, taker = self.live[trade.maker_order], self.live[trade.taker_order]
@@ -391,8 +407,8 @@ class MarketEngine:
             live.filled_quote += notional
             live.last_price_ticks = trade.price
             batch.touched[live.pk] = live
-        if maker.status == OrderStatus.OPEN:
-            maker.status = OrderStatus.PARTIALLY_FILLED
+        if maker.status == OPEN:
+            maker.status = PARTIALLY_FILLED
         key = (maker.side, trade.price)
         self.level_totals[key] -= trade.quantity
         batch.levels.add(key)
@@ -487,6 +503,8 @@ class MarketEngine:
             levels[side].append((ticks * self.tick, total * self.lot))
         return events.BatchEvents(
             symbol=self.symbol,
+            price_places=self.quote_decimals,
+            quantity_places=self.base_decimals,
             book_seq=self.book_seq if batch.levels else None,
             bids=levels["buy"],
             asks=levels["sell"],

@@ -262,3 +262,32 @@ class Trade(models.Model):
 
     def __str__(self) -> str:
         return f"trade #{self.pk} {self.quantity}@{self.price}"
+
+
+class Candle(models.Model):
+    """One market's trades in one minute (the engine writes them in its batch transaction).
+
+    Longer intervals are rolled up from these when asked for (`trading.marketdata`).
+    """
+
+    pk = models.CompositePrimaryKey("market_id", "start")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="+")
+    start = models.DateTimeField()
+    open = money()
+    high = money()
+    low = money()
+    close = money()
+    volume = money()  # base asset
+    quote_volume = money()
+    trades = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(low__lte=F("open"), high__gte=F("open")) & Q(low__lte=F("close"), high__gte=F("close")),
+                name="trading_candle_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market_id} {self.start:%Y-%m-%d %H:%M}"

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
+from exchange import streams
 from wallets.lock_objects import lock_accounts
 from wallets.models import AMOUNT_PLACES, ZERO, AccountKind, Asset, JournalEntry, LedgerAccount
 
@@ -146,4 +147,8 @@ def post_entry(
         ids = sorted(merged)
         deltas = [amount if acc.is_custody else -amount for acc, amount in (merged[pk] for pk in ids)]
         cursor.execute(UPDATE_BALANCES_SQL, {"id": _numbers(ids), "delta": _numbers(deltas)})
+    # Tell the users' streams, once the money has really moved.
+    owners = {acc.user_id for acc, _ in merged.values() if acc.user_id is not None}
+    if owners:
+        transaction.on_commit(lambda: streams.publish_to_users(owners, {"type": "user.balances"}))
     return entry

@@ -149,9 +149,11 @@ CACHES = {
 # Sessions live in Redis in front of the database: fast reads, nothing lost on a Redis restart.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
+# Redis pub/sub: a group message is one PUBLISH, received once per web process and handed to its
+# consumers there (not one Redis list per subscriber). At most once, which the streams allow for.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNEL_LAYER_PREFIX", "exchange")},
     }
 }
@@ -243,7 +245,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"OrderSideEnum": "trading.models.Side"},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderSideEnum": "trading.models.Side",
+        "MarketStatusEnum": "trading.models.MarketStatus",
+        "VerificationStatusEnum": "kyc.models.VerificationStatus",
+    },
 }
 
 # --- Files ----------------------------------------------------------------------------------------

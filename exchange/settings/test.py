@@ -40,9 +40,12 @@ CACHES = {
         "KEY_PREFIX": "exchange-test",
     }
 }
+# Pub/sub channels are shared by every database of a Redis server: each test run gets a prefix of
+# its own, which the engine processes it starts inherit through the environment.
+os.environ.setdefault("CHANNEL_LAYER_PREFIX", f"exchange-test-{os.getpid()}")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "exchange-test"},
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ["CHANNEL_LAYER_PREFIX"]},
     }
 }

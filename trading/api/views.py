@@ -221,7 +221,7 @@ class FillsApi(APIView):
         return paginator.get_paginated_response([fill_payload(trade, user.pk) for trade in page])
 
 
-def _bounded_int(request: Request, name: str, default: int, maximum: int) -> int:
+def bounded_int(request: Request, name: str, default: int, maximum: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -264,7 +264,7 @@ class OrderBookApi(APIView):
         description="Price levels best first, as [price, quantity]; `seq` is the book update it reflects.",
     )
     def get(self, request: Request, symbol: str) -> Response:
-        depth = _bounded_int(request, "depth", 50, selectors.MAX_DEPTH)
+        depth = bounded_int(request, "depth", 50, selectors.MAX_DEPTH)
         return Response(book_payload(services.market_by_symbol(symbol), depth))
 
 
@@ -290,7 +290,7 @@ class TradesApi(APIView):
     )
     def get(self, request: Request, symbol: str) -> Response:
         market = services.market_by_symbol(symbol)
-        limit = _bounded_int(request, "limit", 50, MAX_TRADES)
+        limit = bounded_int(request, "limit", 50, MAX_TRADES)
         base, quote = market.base.decimals, market.quote.decimals
         return Response(
             [

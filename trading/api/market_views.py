@@ -1,0 +1,168 @@
+"""/api/market: public market data — pairs, prices, tickers, exchange statistics, candles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from exchange.errors import ValidationFailed
+from trading import marketdata, services
+from trading.api.views import bounded_int
+from trading.models import MarketStatus, MatchingAlgorithm
+from wallets.amounts import plain
+
+PRICE = serializers.CharField(allow_null=True)
+
+PAIR_SCHEMA = inline_serializer(
+    "Pair",
+    {
+        "symbol": serializers.CharField(),
+        "base": serializers.CharField(),
+        "quote": serializers.CharField(),
+        "status": serializers.ChoiceField(choices=MarketStatus.choices),
+        "tick_size": serializers.CharField(),
+        "lot_size": serializers.CharField(),
+        "min_quantity": serializers.CharField(),
+        "min_notional": serializers.CharField(),
+        "maker_fee_rate": serializers.CharField(),
+        "taker_fee_rate": serializers.CharField(),
+        "algorithm": serializers.ChoiceField(choices=MatchingAlgorithm.choices),
+        "base_decimals": serializers.IntegerField(),
+        "quote_decimals": serializers.IntegerField(),
+    },
+    many=True,
+)
+TICKER_SCHEMA = inline_serializer(
+    "Ticker",
+    {
+        "symbol": serializers.CharField(),
+        "open": PRICE,
+        "high": PRICE,
+        "low": PRICE,
+        "last": PRICE,
+        "volume": serializers.CharField(),
+        "quote_volume": serializers.CharField(),
+        "trades": serializers.IntegerField(),
+        "change_percent": PRICE,
+        "best_bid": PRICE,
+        "best_ask": PRICE,
+    },
+)
+CANDLE_SCHEMA = inline_serializer(
+    "Candle",
+    {
+        "start": serializers.DateTimeField(),
+        "open": serializers.CharField(),
+        "high": serializers.CharField(),
+        "low": serializers.CharField(),
+        "close": serializers.CharField(),
+        "volume": serializers.CharField(),
+        "quote_volume": serializers.CharField(),
+        "trades": serializers.IntegerField(),
+    },
+    many=True,
+)
+
+
+class PairsApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: PAIR_SCHEMA}, description="Every market with its rules and status.")
+    def get(self, request: Request) -> Response:
+        return Response([marketdata.pair_payload(market) for market in marketdata.markets()])
+
+
+class PricesApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={200: inline_serializer("Price", {"symbol": serializers.CharField(), "price": PRICE}, many=True)},
+        description="The last trade price of every market (null before its first trade).",
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            [
+                {
+                    "symbol": m.symbol,
+                    "price": None if m.last_price is None else plain(m.last_price, m.quote.decimals),
+                }
+                for m in marketdata.markets()
+            ]
+        )
+
+
+class TickerApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: TICKER_SCHEMA}, description="The last 24 hours of one market, and its best prices.")
+    def get(self, request: Request, symbol: str) -> Response:
+        return Response(marketdata.ticker(services.market_by_symbol(symbol)))
+
+
+class StatsApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "ExchangeStats",
+                {
+                    "volume_24h_usdt": serializers.CharField(),
+                    "trades_24h": serializers.IntegerField(),
+                    "markets": serializers.IntegerField(),
+                    "users": serializers.IntegerField(),
+                    "quote_volume_24h": serializers.DictField(child=serializers.CharField()),
+                },
+            )
+        },
+        description="Exchange-wide: 24-hour volume (valued in USDT), trades, markets and users.",
+    )
+    def get(self, request: Request) -> Response:
+        return Response(marketdata.stats())
+
+
+def _moment(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    if raw.isdigit():  # milliseconds since the epoch, as the signed API uses
+        return datetime.fromtimestamp(int(raw) / 1000, tz=marketdata.EPOCH.tzinfo)
+    parsed = parse_datetime(raw)
+    if parsed is None or parsed.tzinfo is None:
+        message = "An ISO 8601 time with its offset (2026-01-01T00:00:00Z) or milliseconds since the epoch."
+        raise ValidationFailed(f"{name}: {message}", details={name: [message]})
+    return parsed
+
+
+class CandlesApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("interval", str, enum=list(marketdata.INTERVALS), required=False, description="1m"),
+            OpenApiParameter("start", str, required=False, description="ISO 8601 or epoch milliseconds."),
+            OpenApiParameter("end", str, required=False, description="ISO 8601 or epoch milliseconds (now)."),
+            OpenApiParameter("limit", int, required=False, description=f"1-{marketdata.MAX_CANDLES} (500)."),
+        ],
+        responses={200: CANDLE_SCHEMA},
+        description="Candles in ascending time, the open one last; quiet buckets are flat at the previous close.",
+    )
+    def get(self, request: Request, symbol: str) -> Response:
+        market = services.market_by_symbol(symbol)
+        interval = request.query_params.get("interval") or "1m"
+        if interval not in marketdata.INTERVALS:
+            choices = ", ".join(marketdata.INTERVALS)
+            raise ValidationFailed(f"interval is one of {choices}.", details={"interval": [choices]})
+        start, end = _moment(request, "start"), _moment(request, "end")
+        if start and end and start > end:
+            raise ValidationFailed("start is after end.", details={"start": ["after end"]})
+        limit = bounded_int(request, "limit", 500, marketdata.MAX_CANDLES)
+        rows = marketdata.candles(market=market, interval=interval, start=start, end=end, limit=limit)
+        return Response([marketdata.candle_payload(row, market) for row in rows])
