@@ -1,0 +1,343 @@
+"""The trade page of a market: book, recent trades, the order form, the trader's orders and fills.
+
+Anyone may read a market; placing and cancelling go through trading.services like the API does.
+The page is complete without JavaScript; static/trading/trade.js refreshes its panels from the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Context, Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from accounts.selectors import authenticated_user
+from accounts.views import add_domain_error
+from exchange.errors import DomainError
+from trading import selectors, services
+from trading.forms import OrderForm, new_request_id
+from trading.models import Market, Order, OrderStatus, OrderType, Side, Trade
+from wallets import selectors as wallet_selectors
+
+BOOK_DEPTH = 15
+TRADES_SHOWN = 30
+OPEN_ORDERS_SHOWN = 50
+HISTORY_SHOWN = 20
+FILLS_SHOWN = 20
+POLL_MILLISECONDS = 2000
+
+# Why an order ended, in words (the engine records a code in Order.reason).
+REASONS = {
+    "cancelled": "Cancelled by you",
+    "self_trade_prevention": "Self-trade prevention",
+    "post_only_would_take": "Post-only: it would have taken",
+    "immediate_or_cancel": "Rest not filled at once (IOC)",
+    "fill_or_kill": "Could not fill in full (FOK)",
+    "price_protection": "Price protection reached",
+}
+
+_WIDE = Context(prec=80)  # quantize() of an 18-decimal amount needs more than the default 28 digits
+
+
+def places_of(step: Decimal) -> int:
+    """Return how many decimals a step such as 0.0100 has once normalized (2)."""
+    exponent = step.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def trim(amount: Decimal, places: int, keep: int) -> str:
+    """Format at `places` decimals, then drop trailing zeros down to `keep` decimals."""
+    text = f"{amount.quantize(Decimal(1).scaleb(-places), context=_WIDE):f}"
+    if "." not in text:
+        return text if keep == 0 else f"{text}.{'0' * keep}"
+    whole, fraction = text.split(".")
+    fraction = fraction.rstrip("0").ljust(keep, "0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
+@dataclass(frozen=True)
+class Formats:
+    """How a market's amounts are shown: prices to the tick, quantities to the lot, at most the asset's decimals."""
+
+    market: Market
+
+    @property
+    def price_places(self) -> int:
+        return min(places_of(self.market.tick_size), self.market.quote.decimals)
+
+    @property
+    def quantity_places(self) -> int:
+        return min(places_of(self.market.lot_size), self.market.base.decimals)
+
+    def price(self, amount: Decimal | None) -> str:
+        return "" if amount is None else trim(amount, self.market.quote.decimals, self.price_places)
+
+    def base(self, amount: Decimal | None) -> str:
+        return "" if amount is None else trim(amount, self.market.base.decimals, self.quantity_places)
+
+    def quote(self, amount: Decimal | None) -> str:
+        return self.price(amount)
+
+    def of_asset(self, amount: Decimal, asset_id: int) -> str:
+        return self.base(amount) if asset_id == self.market.base_id else self.quote(amount)
+
+
+@dataclass(frozen=True)
+class BookLevel:
+    price: str
+    quantity: str
+    cumulative: str
+    depth: int  # cumulative quantity as a percentage of the side's total shown, for the depth bar
+
+
+@dataclass(frozen=True)
+class BookView:
+    asks: list[BookLevel]  # highest first, so that the best ask sits just above the spread
+    bids: list[BookLevel]  # best (highest) first
+    spread: str
+
+
+@dataclass(frozen=True)
+class TradeRow:
+    price: str
+    quantity: str
+    taker_side: str
+    time: datetime
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    id: int
+    side: str
+    type: str
+    price: str
+    quantity: str
+    filled: str
+    average_price: str
+    status: str
+    status_label: str
+    reason: str
+    cancelling: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FillRow:
+    order_id: int
+    side: str
+    role: str
+    price: str
+    quantity: str
+    fee: str
+    fee_asset: str
+    time: datetime
+
+
+def _levels(levels: list[tuple[Decimal, Decimal]], formats: Formats) -> list[BookLevel]:
+    total = sum((quantity for _, quantity in levels), Decimal(0))
+    rows = []
+    running = Decimal(0)
+    for price, quantity in levels:
+        running += quantity
+        depth = int(running * 100 / total) if total else 0
+        rows.append(BookLevel(formats.price(price), formats.base(quantity), formats.base(running), depth))
+    return rows
+
+
+def book_view(market: Market, formats: Formats) -> BookView:
+    book = selectors.order_book(market=market, depth=BOOK_DEPTH)
+    spread = formats.price(book.asks[0][0] - book.bids[0][0]) if book.asks and book.bids else ""
+    return BookView(asks=_levels(book.asks, formats)[::-1], bids=_levels(book.bids, formats), spread=spread)
+
+
+def trade_rows(market: Market, formats: Formats) -> list[TradeRow]:
+    return [
+        TradeRow(formats.price(t.price), formats.base(t.quantity), t.taker_side, t.created_at)
+        for t in selectors.recent_trades(market=market, limit=TRADES_SHOWN)
+    ]
+
+
+def order_row(order: Order, formats: Formats) -> OrderRow:
+    if order.quantity is None:  # a market buy sized in the quote asset
+        quantity = f"{formats.quote(order.quote_quantity)} {formats.market.quote.code}"
+    else:
+        quantity = formats.base(order.quantity)
+    return OrderRow(
+        id=order.pk,
+        side=order.side,
+        type=order.get_type_display(),
+        price=formats.price(order.price) if order.type == OrderType.LIMIT else "Market",
+        quantity=quantity,
+        filled=formats.base(order.filled_quantity),
+        average_price=formats.price(order.average_price),
+        status=order.status,
+        status_label=order.get_status_display(),
+        reason=REASONS.get(order.reason, order.reason.replace("_", " ")),
+        cancelling=order.cancel_seq is not None and order.is_live,
+        created_at=order.created_at,
+    )
+
+
+def fill_row(trade: Trade, user: User, formats: Formats) -> FillRow:
+    maker = trade.maker_user_id == user.pk
+    order = trade.maker_order if maker else trade.taker_order
+    fee_asset = formats.market.base if order.side == Side.BUY else formats.market.quote
+    return FillRow(
+        order_id=order.pk,
+        side=order.side,
+        role="Maker" if maker else "Taker",
+        price=formats.price(trade.price),
+        quantity=formats.base(trade.quantity),
+        fee=formats.of_asset(trade.maker_fee if maker else trade.taker_fee, fee_asset.pk),
+        fee_asset=fee_asset.code,
+        time=trade.created_at,
+    )
+
+
+def _can_trade(user: User | None) -> bool:
+    return user is not None and user.kyc_level >= services.TRADING_KYC_LEVEL
+
+
+@dataclass(frozen=True)
+class MarketTab:
+    symbol: str
+    label: str
+    last_price: str
+
+
+def _market_tabs() -> list[MarketTab]:
+    return [
+        MarketTab(m.symbol, f"{m.base.code}/{m.quote.code}", Formats(m).price(m.last_price))
+        for m in Market.objects.select_related("base", "quote").order_by("symbol")
+    ]
+
+
+def _render(
+    request: HttpRequest, market: Market, user: User | None, form: OrderForm | None, status: int = 200
+) -> HttpResponse:
+    formats = Formats(market)
+    trades = trade_rows(market, formats)
+    context: dict[str, object] = {
+        "market": market,
+        "markets": _market_tabs(),
+        "formats": formats,
+        "last_price": formats.price(market.last_price),
+        "last_side": trades[0].taker_side if trades else "",
+        "book": book_view(market, formats),
+        "trades": trades,
+        "form": form,
+        "labels": {"statuses": dict(OrderStatus.choices), "reasons": REASONS},
+        "poll_ms": POLL_MILLISECONDS,
+        "book_depth": BOOK_DEPTH,
+        "trades_shown": TRADES_SHOWN,
+        "fees": {
+            "maker": trim(market.maker_fee_rate * 100, 4, 0),
+            "taker": trim(market.taker_fee_rate * 100, 4, 0),
+        },
+        "rules": {
+            "tick": trim(market.tick_size, market.quote.decimals, 0),
+            "lot": trim(market.lot_size, market.base.decimals, 0),
+            "min_quantity": trim(market.min_quantity, market.base.decimals, 0),
+            "min_notional": trim(market.min_notional, market.quote.decimals, 0),
+        },
+    }
+    if user is not None:
+        balances = {b.asset: b for b in wallet_selectors.balances_of(user=user)}
+        base, quote = balances.get(market.base.code), balances.get(market.quote.code)
+        open_orders = selectors.orders_of(user=user, status="open", market=market)[:OPEN_ORDERS_SHOWN]
+        closed = selectors.orders_of(user=user, status="closed", market=market)[:HISTORY_SHOWN]
+        fills = selectors.fills_of(user=user, market=market)[:FILLS_SHOWN]
+        context |= {
+            "base_available": formats.base(base.available if base else Decimal(0)),
+            "quote_available": formats.quote(quote.available if quote else Decimal(0)),
+            "open_orders": [order_row(order, formats) for order in open_orders],
+            "history": [order_row(order, formats) for order in closed],
+            "fills": [fill_row(trade, user, formats) for trade in fills],
+        }
+    return render(request, "trading/trade.html", context, status=status)
+
+
+def _signed_in(request: HttpRequest) -> User | None:
+    return authenticated_user(request) if request.user.is_authenticated else None
+
+
+def _placed_message(order: Order, formats: Formats) -> str:
+    market = formats.market
+    what = f"{order.side} {formats.base(order.quantity)} {market.base.code}"
+    if order.type == OrderType.MARKET:
+        if order.quantity is None:
+            what = f"buy {market.base.code} for {formats.quote(order.quote_quantity)} {market.quote.code}"
+        return f"Order #{order.pk} placed: market {what}."
+    return f"Order #{order.pk} placed: {what} at {formats.price(order.price)} {market.quote.code}."
+
+
+@require_GET
+def trade_index_view(request: HttpRequest) -> HttpResponse:
+    market = Market.objects.order_by("symbol").first()
+    if market is None:
+        raise Http404("No market is listed yet.")
+    return redirect("trading:trade", symbol=market.symbol)
+
+
+@require_http_methods(["GET", "POST"])
+def trade_view(request: HttpRequest, symbol: str) -> HttpResponse:
+    market = services.market_by_symbol(symbol)  # NotFound is an Http404: the 404 page
+    if request.method == "GET" and symbol != market.symbol:
+        return redirect("trading:trade", symbol=market.symbol)
+    user = _signed_in(request)
+    if request.method == "GET":
+        return _render(request, market, user, OrderForm(market=market) if _can_trade(user) else None)
+
+    if user is None:
+        return redirect_to_login(request.get_full_path())
+    if not _can_trade(user):
+        messages.error(request, "Trading needs a verified account (level 1): no order was placed.")
+        return _render(request, market, user, None, status=403)
+    data = request.POST.copy()
+    form = OrderForm(data, market=market)
+    if form.is_valid():
+        try:
+            order, created = services.place_order(user=user, request=form.order_request())
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if created:
+                messages.success(request, _placed_message(order, Formats(market)))
+            else:
+                messages.info(request, f"Order #{order.pk} was placed already (the form was sent twice).")
+            return redirect("trading:trade", symbol=market.symbol)
+    # Nothing was placed: the corrected form is a new request.
+    data["request_id"] = new_request_id()
+    return _render(request, market, user, form)
+
+
+@login_required
+@require_POST
+def order_cancel_view(request: HttpRequest, symbol: str, order_id: int) -> HttpResponse:
+    try:
+        order = services.cancel_order(user=authenticated_user(request), order_id=order_id)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Cancelling order #{order.pk}…")
+    return redirect("trading:trade", symbol=symbol)
+
+
+@login_required
+@require_POST
+def cancel_all_view(request: HttpRequest, symbol: str) -> HttpResponse:
+    market = services.market_by_symbol(symbol)
+    if not market.accepts_cancels:
+        messages.error(request, f"{market.symbol} is halted: cancels resume when it reopens.")
+    elif count := services.cancel_all(user=authenticated_user(request), market=market):
+        messages.success(request, f"Cancelling {count} order{'s' if count != 1 else ''}…")
+    else:
+        messages.info(request, "You have no open orders to cancel here.")
+    return redirect("trading:trade", symbol=market.symbol)
