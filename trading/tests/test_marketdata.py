@@ -134,3 +134,32 @@ def test_pairs_prices_ticker_and_stats(btc: Market) -> None:
     stats = get("/api/market/stats")
     assert (stats["trades_24h"], stats["markets"], stats["volume_24h_usdt"]) == (5, 3, "345.00")
     assert get("/api/market/ticker/NOPE-USDT", expect=404)["error"]["code"] == "not_found"
+
+
+def test_the_engine_keeps_minute_candles_and_the_last_price(btc: Market) -> None:
+    from trading import services
+    from trading.tests.factories import drain, engine_for, trader
+
+    alice, bob = trader("alice", BTC="1"), trader("bob", USDT="100000")
+    engine = engine_for("BTC-USDT")
+    for price, quantity in (("60000", "0.1"), ("60500", "0.2"), ("59900", "0.3")):
+        services.place_order(user=alice, request=services.OrderRequest("BTC-USDT", "sell", "limit", price, quantity))
+    drain(engine)
+    services.place_order(user=bob, request=services.OrderRequest("BTC-USDT", "buy", "market", quantity="0.35"))
+    drain(engine)
+    services.place_order(user=bob, request=services.OrderRequest("BTC-USDT", "buy", "market", quantity="0.1"))
+    drain(engine)
+    minutes = get("/api/market/candles/BTC-USDT?interval=1m&limit=3")
+    assert sum(c["trades"] for c in minutes) == 4
+    candle = get("/api/market/candles/BTC-USDT?interval=1d&limit=1")[-1]  # (a minute may have turned meanwhile)
+    # Two batches: 0.3 @ 59900 and 0.05 @ 60000, then 0.05 @ 60000 and 0.05 @ 60500.
+    assert (candle["open"], candle["high"], candle["low"], candle["close"]) == (
+        "59900.000000",
+        "60500.000000",
+        "59900.000000",
+        "60500.000000",
+    )
+    assert (candle["volume"], candle["trades"]) == ("0.45000000", 4)
+    assert get("/api/market/ticker/BTC-USDT")["last"] == "60500.000000"
+    assert engine.open_candles is not None
+    assert engine.open_candles.current["1d"].trades == 4

@@ -215,3 +215,28 @@ def test_subscriptions_per_connection_are_limited(traders: tuple[Any, Any], monk
         await ws.disconnect()
 
     run(scenario)
+
+
+def test_trades_move_the_candle_and_ticker_streams(traders: tuple[Any, Any]) -> None:
+    alice, bob = traders
+    engine = engine_for("BTC-USDT")
+
+    async def scenario() -> None:
+        ws = await connect()
+        await ws.send_json_to({"op": "subscribe", "channels": ["candles:BTC-USDT:1h", "ticker:BTC-USDT"]})
+        await receive_until(ws, "ticker")  # the current ticker comes at once
+        await sync_to_async(lambda: (place(alice, "sell", "61000", "0.2"), place(bob, "buy", "61000", "0.2")))()
+        await sync_to_async(drain)(engine)
+        candle = await receive_until(ws, "candle")
+        assert (candle["channel"], candle["interval"]) == ("candles:BTC-USDT:1h", "1h")
+        assert (candle["open"], candle["close"], candle["volume"], candle["trades"]) == (
+            "61000.000000",
+            "61000.000000",
+            "0.20000000",
+            1,
+        )
+        ticker = await receive_until(ws, "ticker")
+        assert (ticker["last"], ticker["volume"]) == ("61000.000000", "0.20000000")
+        await ws.disconnect()
+
+    run(scenario)
