@@ -30,6 +30,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.lock_objects import lock_outstanding_token, lock_user
 from accounts.models import Notification, User
+from exchange import streams
 from exchange.errors import Conflict, DomainError, ValidationFailed
 
 BACKUP_DEVICE_NAME = "Backup codes"
@@ -339,6 +340,9 @@ def notify_user(*, user_id: int, title: str, body: str, link: str = "", email: b
     """Record an in-app notification and send it by email. Called from Celery tasks, after commit."""
     user = User.objects.get(pk=user_id)
     notification = Notification.objects.create(user=user, title=title, body=body, link=link)
+    message = {"type": "user.notification", "id": notification.pk, "title": title, "body": body, "link": link}
+    message["created_at"] = notification.created_at.isoformat()
+    transaction.on_commit(lambda: streams.publish_to_users([user_id], message))  # the toast on open pages
     if email and user.email:
         send_mail(
             subject=f"[{settings.SITE_NAME}] {title}",

@@ -38,6 +38,7 @@ def order_of(*, user: User, order_id: int) -> Order:
 
 
 def fills_of(*, user: User, market: Market | None = None) -> QuerySet[Trade]:
+    """The user's trades, as maker or taker, newest first."""
     trades = (
         Trade.objects.filter(Q(maker_user=user) | Q(taker_user=user))
         .select_related("market__base", "market__quote", "maker_order", "taker_order")
@@ -47,6 +48,7 @@ def fills_of(*, user: User, market: Market | None = None) -> QuerySet[Trade]:
 
 
 def recent_trades(*, market: Market, limit: int = 50) -> list[Trade]:
+    """A market's latest trades, newest first (public)."""
     return list(Trade.objects.filter(market=market).order_by("-id")[:limit])
 
 

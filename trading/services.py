@@ -327,7 +327,13 @@ def cancel_order(*, user: User, order_id: int) -> Order:
 
 
 def cancel_all(*, user: User, market: Market | None = None) -> int:
-    """Ask the engine to cancel all the user's live orders (in one market, or all); return how many."""
+    """Ask the engine to cancel all the user's live orders (in one market, or all); return how many.
+
+    Orders in halted markets stay (cancels resume when the market reopens); naming a halted market
+    is refused as `cancel_order` refuses it.
+    """
+    if market is not None and not market.accepts_cancels:
+        raise MarketClosed(f"{market.symbol} is halted: cancels resume when it reopens.")
     market_id = market.pk if market else None
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         cursor.execute(

@@ -334,10 +334,13 @@ def order_cancel_view(request: HttpRequest, symbol: str, order_id: int) -> HttpR
 @require_POST
 def cancel_all_view(request: HttpRequest, symbol: str) -> HttpResponse:
     market = services.market_by_symbol(symbol)
-    if not market.accepts_cancels:
-        messages.error(request, f"{market.symbol} is halted: cancels resume when it reopens.")
-    elif count := services.cancel_all(user=authenticated_user(request), market=market):
-        messages.success(request, f"Cancelling {count} order{'s' if count != 1 else ''}…")
+    try:
+        count = services.cancel_all(user=authenticated_user(request), market=market)
+    except DomainError as error:
+        messages.error(request, error.message)
     else:
-        messages.info(request, "You have no open orders to cancel here.")
+        if count:
+            messages.success(request, f"Cancelling {count} order{'s' if count != 1 else ''}…")
+        else:
+            messages.info(request, "You have no open orders to cancel here.")
     return redirect("trading:trade", symbol=market.symbol)

@@ -329,3 +329,11 @@ def test_rebuilt_book_equals_the_open_orders(setup: dict[str, Any]) -> None:
     assert book["bids"] == [["59000.000000", "0.40000000"]]
     assert b.get("/api/trading/orderbook/BTC-USDT?depth=1").json()["asks"] == [["60000.000000", "0.25000000"]]
     assert b.get("/api/trading/orderbook/BTC-USDT?depth=0").status_code == 400
+
+
+def test_cancel_all_in_a_halted_market_is_refused(setup: dict[str, Any]) -> None:
+    order(setup["a"], side="buy", type="limit", price="50000", quantity="0.1")
+    Market.objects.filter(symbol="BTC-USDT").update(status=MarketStatus.HALTED)
+    response = setup["a"].delete("/api/trading/orders?symbol=BTC-USDT")
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "market_closed")
+    assert setup["a"].delete("/api/trading/orders").json() == {"cancel_requested": 0}  # halted ones stay
