@@ -26,12 +26,14 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from trading import events
+from trading import candles, events, marketdata
+from trading.candles import OpenCandles
 from trading.engine import Algorithm as EngineAlgorithm
 from trading.engine import Done, DoneReason, Order, OrderBook, Rested, Trade
 from trading.engine import SelfTrade as EngineSelfTrade
 from trading.engine import Side as EngineSide
 from trading.engine import TimeInForce as EngineTif
+from trading.marketdata import CandleRow
 from trading.models import LIVE_STATUSES, Market, OrderStatus, OrderType, Side
 from wallets import ledger
 from wallets.models import AccountKind, EntryKind, LedgerAccount
@@ -117,6 +119,9 @@ FILLED, CANCELLED = str(OrderStatus.FILLED), str(OrderStatus.CANCELLED)
 EXPIRED, REJECTED = str(OrderStatus.EXPIRED), str(OrderStatus.REJECTED)
 
 
+TICKER_SECONDS = 1.0
+
+
 class Fenced(Exception):
     """Another engine took this market over: this one must stop writing to it."""
 
@@ -185,6 +190,7 @@ class Batch:
     levels: set[tuple[str, int]] = field(default_factory=set)
     commands: int = 0
     last_price: Decimal | None = None
+    minute: CandleRow | None = None  # the batch's trades as a minute candle
 
 
 @dataclass
@@ -220,9 +226,13 @@ class MarketEngine:
         self.unit = market.tick_size * market.lot_size  # quote per tick x lot
         self.base_id, self.quote_id = market.base_id, market.quote_id
         self.base_quantum, self.quote_quantum = market.base.quantum, market.quote.quantum
+        self.base_decimals, self.quote_decimals = market.base.decimals, market.quote.decimals
         self.maker_rate, self.taker_rate = market.maker_fee_rate, market.taker_fee_rate
         self.algorithm = EngineAlgorithm(market.algorithm)
         self.book_seq = market.book_seq
+        self.market = market
+        self.open_candles: OpenCandles | None = None  # loaded on the first trade
+        self.ticker_at = 0.0
 
     def rebuild(self) -> None:
         """Drop the in-memory book and build it again from the open orders, in sequence order."""
@@ -477,6 +487,10 @@ class MarketEngine:
                 columns = list(zip(*batch.trades, strict=True))
                 arrays = [_texts(column) if i == TAKER_SIDE else _numbers(column) for i, column in enumerate(columns)]
                 cursor.execute(INSERT_TRADES_SQL, [self.market_id, entry_id, now, _numbers(trade_ids), *arrays])
+                batch.minute = candles.of_trades(
+                    now, [(price, quantity, quote) for price, quantity, quote, *_ in batch.trades]
+                )
+                candles.write(cursor, self.market_id, batch.minute)
             orders = batch.touched.values()
             cursor.execute(
                 UPDATE_ORDERS_SQL,
@@ -495,6 +509,23 @@ class MarketEngine:
         self.book_seq = fenced[0]
         return trade_ids
 
+    def _candles(self, batch: Batch) -> dict[str, CandleRow]:
+        if batch.minute is None:
+            return {}
+        if self.open_candles is None:
+            self.open_candles = OpenCandles.load(self.market)  # includes this batch's minute already
+            return dict(self.open_candles.current)
+        return self.open_candles.add(batch.minute)
+
+    def _ticker(self, batch: Batch) -> dict[str, Any] | None:
+        """The ticker, at most once a second, when the batch traded or moved the book."""
+        if not (batch.trades or batch.levels) or time.monotonic() - self.ticker_at < TICKER_SECONDS:
+            return None
+        self.ticker_at = time.monotonic()
+        if batch.last_price is not None:
+            self.market.last_price = batch.last_price
+        return marketdata.ticker(self.market)
+
     def _published(self, batch: Batch, trade_ids: list[int]) -> events.BatchEvents:
         levels = {"buy": [], "sell": []}  # type: dict[str, list[tuple[Decimal, Decimal]]]
         for side, ticks in sorted(batch.levels):
@@ -503,7 +534,11 @@ class MarketEngine:
                 self.level_totals.pop((side, ticks), None)
             levels[side].append((ticks * self.tick, total * self.lot))
         return events.BatchEvents(
+            candles=self._candles(batch),
+            ticker=self._ticker(batch),
             symbol=self.symbol,
+            price_places=self.quote_decimals,
+            quantity_places=self.base_decimals,
             book_seq=self.book_seq if batch.levels else None,
             bids=levels["buy"],
             asks=levels["sell"],
