@@ -69,6 +69,7 @@ BENCH_STAMP := $(VENV)/.bench-$(shell sha1sum bench/requirements.txt | cut -c1-1
 
 bench: install $(BENCH_STAMP)
 	$(PY) bench/bench_core.py
+	$(PY) bench/bench_engine.py
 
 $(BENCH_STAMP): bench/requirements.txt
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
