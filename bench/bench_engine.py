@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import math
 import os
 import platform
 import random
@@ -52,6 +53,7 @@ MID = 6_000_000  # ticks of 0.01 USDT: 60,000.00 USDT, so one lot (0.0001 BTC) i
 CROSSING = 0.30
 CANCELS = 0.20
 TRADERS = 50
+TARGET_RATE, TARGET_RATIO, TARGET_P99_MS = 10_000, 8, 50  # the issue's targets
 DEPOSIT = {"USDT": Decimal(100_000_000), "BTC": Decimal(10_000)}  # per trader: more than any workload holds
 
 # (order index, is a buy, price in ticks, quantity in lots, trader index); quantity 0: cancel the order.
@@ -116,15 +118,15 @@ def core_fills(commands: Sequence[Command], order_ids: Sequence[int], user_ids: 
 # --- the database --------------------------------------------------------------------------------
 
 
-def server_url(explicit: str | None) -> str:
-    """Return the URL of the server to use (any database on it), starting the embedded one if needed."""
+def server_url(explicit: str | None) -> tuple[str, Any]:
+    """Return the URL of the server to use (any database on it) and what of the embedded servers this started."""
     url = explicit or os.environ.get("DATABASE_URL", "")
-    if url:
-        return url
     from exchange import embedded
 
-    embedded.start()
-    return embedded.database_url()
+    if url:
+        os.environ["DATABASE_URL"] = url  # so that only Redis may need starting
+    started = embedded.start()
+    return url or embedded.database_url(), started
 
 
 def with_database(url: str, name: str) -> str:
@@ -157,8 +159,11 @@ def setup_django(url: str) -> None:
     django.setup()
 
 
-def build_template(url: str) -> None:
-    """Create the bench database, migrate it, add the market and the funded traders; keep it as a template."""
+def build_template(url: str) -> dict[str, str]:
+    """Create the bench database, migrate it, add the market and funded traders; keep it as a template.
+
+    Return the server's version and durability settings.
+    """
     from django.core.management import call_command
     from django.db import connection, transaction
 
@@ -189,8 +194,10 @@ def build_template(url: str) -> None:
             legs += [ledger.increase(hot[code], DEPOSIT[code]), ledger.increase(available, DEPOSIT[code])]
         with transaction.atomic():
             ledger.post_entry(kind=EntryKind.DEPOSIT, idempotency_key=f"bench:deposit:{user.pk}", legs=legs)
+    facts = server_facts()
     connection.close()
     admin_execute(url, f"ALTER DATABASE {BENCH_DB} RENAME TO {TEMPLATE_DB}")
+    return facts
 
 
 def fresh_database(url: str) -> None:
@@ -306,6 +313,12 @@ def seed(commands: Sequence[Command]) -> Seeded:
 # --- running and checking ------------------------------------------------------------------------
 
 
+def percentile(values: Sequence[float], share: float) -> float:
+    """Return the nearest-rank percentile (with fewer than 100 values, p99 is the maximum)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else 0.0
+
+
 @dataclass
 class Run:
     workload: str
@@ -313,7 +326,9 @@ class Run:
     commands: int = 0
     trades: int = 0
     seconds: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)  # each run_batch call, wall time
+    engine_ms: list[float] = field(default_factory=list)  # the engine's own figure: match + write + commit
+    gc_pauses_ms: list[float] = field(default_factory=list)  # full (generation 2) collections
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -321,8 +336,30 @@ class Run:
         return self.commands / self.seconds if self.seconds else 0.0
 
     def percentile(self, share: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+        return percentile(self.latencies_ms, share)
+
+
+class FullCollections:
+    """Record the pauses of Python's full garbage collections while in use."""
+
+    def __init__(self, pauses: list[float]) -> None:
+        self.pauses = pauses
+        self.started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self.started = perf_counter()
+        else:
+            self.pauses.append((perf_counter() - self.started) * 1000)
+
+    def __enter__(self) -> FullCollections:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gc.callbacks.remove(self)
 
 
 def take_over(market_id: int) -> Any:
@@ -380,23 +417,39 @@ def measure(url: str, workload: str, commands: Sequence[Command], batch_size: in
         import cProfile
 
         profiler = cProfile.Profile()
+    # What exists now (Django, the workload, the seeded rows) is set aside from the garbage collector,
+    # as a worker would after start-up: full collections then scan what the engine builds as it runs.
     gc.collect()
-    started = perf_counter()
-    if profiler:
-        profiler.enable()
-    while True:
-        t0 = perf_counter()
-        count = engine.run_batch(batch_size)
-        if not count:
-            break
-        run.latencies_ms.append((perf_counter() - t0) * 1000)
-        run.commands += count
-    run.seconds = perf_counter() - started
-    if profiler:
-        profiler.disable()
-        profiler.dump_stats(profile)
+    gc.freeze()
+    try:
+        with FullCollections(run.gc_pauses_ms):
+            started = perf_counter()
+            if profiler:
+                profiler.enable()
+            while True:
+                t0 = perf_counter()
+                count = engine.run_batch(batch_size)
+                if not count:
+                    break
+                run.latencies_ms.append((perf_counter() - t0) * 1000)
+                run.commands += count
+            run.seconds = perf_counter() - started
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(profile)
+    finally:
+        gc.unfreeze()
+    run.engine_ms = engine.stats.take().latencies_ms
     check(run, engine, seeded, commands)
     return run
+
+
+def best_of(repeat: int, url: str, workload: str, commands: Sequence[Command], batch_size: int, **kw: Any) -> Run:
+    """Measure `repeat` times; return the fastest run (every run is checked, and any problem is kept)."""
+    runs = [measure(url, workload, commands, batch_size, **kw) for _ in range(repeat)]
+    best = max(runs, key=lambda run: run.rate)
+    best.problems = [problem for run in runs for problem in run.problems]
+    return best
 
 
 # --- reporting -----------------------------------------------------------------------------------
@@ -440,6 +493,13 @@ def server_name(url: str) -> str:
     return "the embedded PostgreSQL (unix socket)" if not parts.hostname else f"PostgreSQL at {parts.hostname}"
 
 
+TABLE_HEAD = (
+    "| workload | batch size | commands | trades | commands/s | vs baseline | p50 ms | p99 ms | max ms "
+    "| engine p50 / p99 ms | full GCs, longest ms |\n"
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+)
+
+
 def report(
     *,
     runs: list[Run],
@@ -455,39 +515,65 @@ def report(
     rows = []
     for run in runs:
         base = baselines[run.workload]
-        ratio = f"{run.rate / base.rate:.1f}x" if base.rate else "n/a"
+        ratio = f"{run.rate / base.rate:.0f}x" if base.rate else "n/a"
         mark = " (production)" if run.batch_size == production else ""
+        pauses = f"{len(run.gc_pauses_ms)}, {max(run.gc_pauses_ms):.0f}" if run.gc_pauses_ms else "0"
         rows.append(
-            f"| {run.workload} | {run.batch_size:,}{mark} | {run.commands:,} | {run.trades:,} | {run.rate:,.0f} | "
-            f"{ratio} | {median(run.latencies_ms):.1f} | {run.percentile(0.99):.1f} | {max(run.latencies_ms):.1f} |"
+            f"| {run.workload} | {run.batch_size:,}{mark} | {run.commands:,} | {run.trades:,} | **{run.rate:,.0f}** | "
+            f"{ratio} | {median(run.latencies_ms):.1f} | {run.percentile(0.99):.1f} | {max(run.latencies_ms):.1f} | "
+            f"{median(run.engine_ms):.1f} / {percentile(run.engine_ms, 0.99):.1f} | {pauses} |"
         )
     for base in baselines.values():
         rows.append(
-            f"| {base.workload} | 1 (baseline: one transaction per command) | {base.commands:,} | {base.trades:,} | "
-            f"{base.rate:,.0f} | 1.0x | {median(base.latencies_ms):.2f} | {base.percentile(0.99):.2f} | "
-            f"{max(base.latencies_ms):.1f} |"
+            f"| {base.workload} | 1 (baseline) | {base.commands:,} | {base.trades:,} | {base.rate:,.0f} | 1x | "
+            f"{median(base.latencies_ms):.1f} | {base.percentile(0.99):.1f} | {max(base.latencies_ms):.1f} | "
+            f"{median(base.engine_ms):.1f} / {percentile(base.engine_ms, 0.99):.1f} | - |"
         )
     checks = "all passed" if not any(r.problems for r in [*runs, *baselines.values()]) else "FAILED (see the output)"
+    verdicts = []
+    for run in runs:
+        if run.batch_size != production:
+            continue
+        base = baselines[run.workload]
+        verdicts.append(
+            f"- {run.workload}, batches of {production:,}: {run.rate:,.0f} commands/s "
+            f"({'met' if run.rate >= TARGET_RATE else 'missed'}: at least {TARGET_RATE:,}); "
+            f"{run.rate / base.rate:.0f}x the baseline ({'met' if run.rate >= TARGET_RATIO * base.rate else 'missed'}: "
+            f"at least {TARGET_RATIO}x); p99 of run_batch {run.percentile(0.99):.0f} ms "
+            f"({'met' if run.percentile(0.99) < TARGET_P99_MS else 'missed'}: under {TARGET_P99_MS} ms)"
+        )
+    under = [r for r in runs if r.percentile(0.99) < TARGET_P99_MS and r.rate >= TARGET_RATE]
+    verdicts.append(
+        "- a batch size meeting the rate and the p99 together: "
+        + (", ".join(f"{r.workload} at {r.batch_size:,}" for r in under) if under else "none of those measured")
+    )
     return f"""
 ## Engine worker with persistence
 
 `make bench` (bench/bench_engine.py), {dt.datetime.now(dt.UTC):%Y-%m-%d}: {cpu_model()}, {os.cpu_count()} cores
-(load average before the run {" / ".join(f"{x:.1f}" for x in load)}), Python {platform.python_version()},
-{server_name(url)} {facts["server_version"]} with fsync={facts["fsync"]},
-synchronous_commit={facts["synchronous_commit"]}, wal_sync_method={facts["wal_sync_method"]},
-shared_buffers={facts["shared_buffers"]}; the engine and the server share the machine.
+(load average before the run {" / ".join(f"{x:.1f}" for x in load)}: other work shared the machine),
+Python {platform.python_version()}, {server_name(url)} {facts["server_version"]} on the same machine, with
+fsync={facts["fsync"]}, synchronous_commit={facts["synchronous_commit"]},
+wal_sync_method={facts["wal_sync_method"]}, shared_buffers={facts["shared_buffers"]}.
 
-Commands per second through `MarketEngine.run_batch(N)` until drained: fetch, match, one transaction per
-batch (fencing update, one ledger entry, trades, order updates; committed with fsync), then the events
-published to Redis. Workload (seed {args.seed}): {args.orders:,} commands on {SYMBOL}, limit orders around a
-mid price, {CROSSING:.0%} of them priced to cross, 1-100 lots, from {TRADERS} traders; the second workload turns
-{CANCELS:.0%} of the commands into cancel requests. All are pending before the clock starts. Latency is the
-wall time of one `run_batch` call. The baseline runs the first {args.baseline_orders:,} commands of the same
-workload with `run_batch(1)`, one transaction per command; the ratio compares with it.
+Commands per second through `MarketEngine.run_batch(N)` until drained: fetch the pending commands, match
+them, write the batch in one transaction (fencing update, one ledger entry, trades, order updates,
+candles) committed with fsync, then publish its events to Redis. Workload (seed {args.seed}): {args.orders:,}
+commands on {SYMBOL}: limit orders around a mid price, {CROSSING:.0%} of them priced to cross, 1-100 lots, from
+{TRADERS} traders; the second workload turns {CANCELS:.0%} of the commands into cancel requests. All of them are
+pending, holds and all, before the clock starts. Best of {args.repeat} run(s) per line. The baseline is the
+same workload's first {args.baseline_orders:,} commands with `run_batch(1)`: one transaction per command.
 
-| workload | batch size | commands | trades | commands/s | vs baseline | p50 ms | p99 ms | max ms |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+Latency: the wall time of each `run_batch` call (p50, p99 nearest-rank, max), and the engine's own
+figure (what the worker logs: match, write and commit, without the fetch and the publishing). Python's
+full garbage collections during the run are counted with the longest; what existed before the clock
+started (Django, the workload) was frozen out of them (`gc.freeze()`), as a worker may do after start-up.
+
+{TABLE_HEAD}
 {chr(10).join(rows)}
+
+Targets: at least {TARGET_RATE:,} orders/s sustained, {TARGET_RATIO}x the baseline, p99 under {TARGET_P99_MS} ms.
+{chr(10).join(verdicts)}
 
 Checks after every run ({checks}): the ledger audit passes; the engine's book equals the book rebuilt from
 the database's open orders; the trades in the database are exactly the pure matching core's fills
@@ -500,6 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=100_000, help="commands per workload")
     parser.add_argument("--batch-sizes", default="500,1000,2000,5000", help="comma-separated run_batch sizes")
     parser.add_argument("--baseline-orders", type=int, default=5_000, help="commands in the one-per-batch run")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per line; the fastest counts")
     parser.add_argument("--seed", type=int, default=20_240_601)
     parser.add_argument("--database-url", help="a server to use (default: DATABASE_URL, else the embedded one)")
     parser.add_argument("--workloads", default="limit,cancels", help="limit, cancels or both")
@@ -508,7 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help=f"print only; leave {REPORT.name} alone")
     args = parser.parse_args(argv)
 
-    url = server_url(args.database_url)
+    url, started = server_url(args.database_url)
     setup_django(url)
     from django.conf import settings
 
@@ -517,31 +604,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     shares = {"limit": 0.0, "cancels": CANCELS}
     chosen = [w for w in args.workloads.split(",") if w]
     load_before = os.getloadavg()
-    build_template(url)
     facts: dict[str, str] = {}
     runs: list[Run] = []
     baselines: dict[str, Run] = {}
     try:
+        facts = build_template(url)
         for key in chosen:
             commands = make_workload(args.orders, shares[key], args.seed)
             name = names[key]
-            base = measure(url, name, commands[: args.baseline_orders], 1, profile=None)
+            base = best_of(args.repeat, url, name, commands[: args.baseline_orders], 1, profile=None)
             baselines[name] = base
-            facts = facts or server_facts()
             print(f"{name:<16} batch 1     {base.commands:>7,} commands {base.rate:>9,.0f}/s  {base.problems or 'ok'}")
             for size in sizes:
                 profiled = args.profile and size == settings.ENGINE_BATCH_SIZE
                 profile = f"{args.profile}-{key}-{size}.prof" if profiled else None
-                run = measure(url, name, commands, size, profile=profile)
+                run = best_of(args.repeat, url, name, commands, size, profile=profile)
                 runs.append(run)
                 print(
                     f"{name:<16} batch {size:<5} {run.commands:>7,} commands {run.rate:>9,.0f}/s "
                     f"p50 {median(run.latencies_ms):6.1f} p99 {run.percentile(0.99):6.1f} "
-                    f"max {max(run.latencies_ms):6.1f} ms  {run.trades:,} trades  {run.problems or 'ok'}"
+                    f"max {max(run.latencies_ms):6.1f} ms  GCs {len(run.gc_pauses_ms)}  {run.trades:,} trades  "
+                    f"{run.problems or 'ok'}"
                 )
     finally:
         if not args.keep:
             drop_databases(url)
+        if started is not None:
+            from exchange import embedded
+
+            embedded.stop(started)
     body = report(runs=runs, baselines=baselines, facts=facts, url=url, args=args, load=load_before)
     print(body)
     failed = any(run.problems for run in [*runs, *baselines.values()])
