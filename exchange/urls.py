@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api.urls import auth_urlpatterns, security_urlpatterns
 from accounts.views import home_view
+from apikeys.api.urls import apikeys_urlpatterns
 from exchange import errors
 from exchange.admin_site import ExchangeAdminSite
 from exchange.health import healthz
@@ -28,6 +29,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("trading/", include((trading_urlpatterns, "trading"))),
     path("market/", include((market_urlpatterns, "market"))),
     path("admin/", include((admin_urlpatterns, "admin-api"))),
+    path("api-keys", include((apikeys_urlpatterns, "api-keys"))),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

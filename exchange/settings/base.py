@@ -176,6 +176,7 @@ CELERY_BEAT_SCHEDULE = {
     "scan-deposits": {"task": "wallets.tasks.scan_deposits", "schedule": float(DEPOSIT_SCAN_SECONDS)},
     "retry-waiting-withdrawals": {"task": "wallets.tasks.retry_waiting_withdrawals", "schedule": 60.0},
     "rebalance-hot-wallets": {"task": "wallets.tasks.rebalance_hot_wallets", "schedule": 60.0},
+    "flush-api-key-usage": {"task": "apikeys.tasks.flush_api_key_usage", "schedule": 60.0},
     "flush-expired-tokens": {
         "task": "accounts.tasks.flush_expired_tokens",
         "schedule": crontab(minute=17, hour=3),
@@ -203,6 +204,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 OTP_TOTP_ISSUER = SITE_NAME
+
+# API keys' signing secrets are encrypted with these (Fernet keys, or any text to derive one from):
+# the first encrypts, all decrypt; rotate by putting a new one first, then run
+# `manage.py rotate_api_key_secrets`, then drop the old one. Default: derived from SECRET_KEY.
+API_KEY_ENCRYPTION_KEYS = env_list("API_KEY_ENCRYPTION_KEYS", [SECRET_KEY])
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
 # How long the second login step (the code) may follow the first (the password).
@@ -212,6 +218,7 @@ BACKUP_CODE_COUNT = 10
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "apikeys.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
