@@ -91,6 +91,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "exchange.ddos.DdosGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -100,6 +101,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# The DDoS guard (exchange/ddos.py): more than DDOS_BURST_REQUESTS from one address within
+# DDOS_WINDOW_SECONDS and it is refused for DDOS_BAN_SECONDS. The allowlist (addresses or CIDR
+# ranges: health checks, internal networks) is never counted.
+DDOS_GUARD = env_bool("DDOS_GUARD", True)
+DDOS_WINDOW_SECONDS = env_int("DDOS_WINDOW_SECONDS", 10, minimum=1)
+DDOS_BURST_REQUESTS = env_int("DDOS_BURST_REQUESTS", 300, minimum=1)
+DDOS_BAN_SECONDS = env_int("DDOS_BAN_SECONDS", 60, minimum=1)
+DDOS_ALLOWLIST = env_list("DDOS_ALLOWLIST", ["127.0.0.1/32", "::1/128"])
 
 ROOT_URLCONF = "exchange.urls"
 ASGI_APPLICATION = "exchange.asgi.application"
