@@ -5,6 +5,8 @@ each web process receives it once and hands it to its own consumers. Each thread
 event loop of its own that it keeps, so the layer's Redis connection is opened once, not per message.
 Publishing never raises: what is published is already committed, and streams are built for
 subscribers to notice a gap (book `seq`) or to reload (the user channel sends current state).
+On the receiving side, `fanout()` joins each market-data group once per web process and hands every
+message to the local subscribers (see Fanout).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ParamSpec, TypeVar
 
@@ -62,3 +65,73 @@ R = TypeVar("R")
 def in_db_thread(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """Channels' database_sync_to_async, typed: run ORM code from a consumer."""
     return database_sync_to_async(function)  # type: ignore[no-any-return]
+
+
+Deliver = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class _Group:
+    def __init__(self) -> None:
+        self.members: dict[object, Deliver] = {}
+        self.lock = asyncio.Lock()  # joining and leaving the layer's group, one at a time
+        self.channel: str | None = None
+        self.task: asyncio.Task[None] | None = None
+
+
+class Fanout:
+    """One channel-layer subscription per group in a web process, handed to each local member in turn.
+
+    A consumer that joins a group on the layer gets its own queue there, and every message then costs
+    a queue, a task and a decode per subscriber before the consumer even runs. Here the process joins
+    each group once, on a channel of its own, decodes each message once, and awaits each member's
+    `deliver` in the order members joined, so every member sees the group's messages in order.
+    """
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+        self.groups: dict[str, _Group] = {}
+
+    async def add(self, group: str, member: object, deliver: Deliver) -> None:
+        """Return once the process is on the group, so a snapshot taken next misses nothing after it."""
+        state = self.groups.setdefault(group, _Group())
+        async with state.lock:
+            if state.channel is None:
+                state.channel = await self.layer.new_channel()
+                await self.layer.group_add(group, state.channel)
+                state.task = asyncio.create_task(self._relay(group, state, state.channel))
+            state.members[member] = deliver
+
+    async def discard(self, group: str, member: object) -> None:
+        state = self.groups.get(group)
+        if state is None:
+            return
+        async with state.lock:
+            state.members.pop(member, None)
+            if state.members or state.channel is None:
+                return
+            channel, task = state.channel, state.task
+            state.channel = state.task = None
+            await self.layer.group_discard(group, channel)
+            if task is not None:
+                task.cancel()
+
+    async def _relay(self, group: str, state: _Group, channel: str) -> None:
+        while True:
+            message = await self.layer.receive(channel)
+            for member, deliver in list(state.members.items()):
+                try:
+                    await deliver(message)
+                except Exception:
+                    logger.exception("streams: delivering a %s message to %r failed", group, member)
+
+
+_fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Fanout] = weakref.WeakKeyDictionary()
+
+
+def fanout(layer: Any) -> Fanout:
+    """The fan-out of the running event loop (a web process has one; tests make one per loop)."""
+    loop = asyncio.get_running_loop()
+    found = _fanouts.get(loop)
+    if found is None or found.layer is not layer:
+        found = _fanouts[loop] = Fanout(layer)
+    return found

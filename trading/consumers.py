@@ -6,15 +6,20 @@ Client messages: `{"op": "subscribe" | "unsubscribe", "channels": [...]}`, `{"op
 and notifications; needs the session cookie or an `auth` message first). Bad messages and unknown
 channels get an `error` message; the connection stays open.
 
-The consumer joins one channel-layer group per subscribed channel; the engine publishes once per
-group. A book delta whose `seq` does not follow the last one sent (a message lost on the way) makes
-the consumer send a fresh snapshot instead, so a subscriber never applies a delta to the wrong book.
+The engine publishes once per group (`book.SYMBOL`, `trades.SYMBOL` ...). Market data reaches a web
+process once per group through its fan-out (exchange.streams.Fanout), which hands each message to
+the subscribed consumers in turn; each consumer queues it and sends the engine's text as it is. The
+private `user` channel is a channel-layer group per user. A book delta whose `seq` does not follow
+the last one sent (a message lost on the way) makes the consumer send a fresh snapshot instead, so
+a subscriber never applies a delta to the wrong book.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections import deque
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -25,7 +30,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
-from exchange.streams import in_db_thread, user_group
+from exchange.streams import fanout, in_db_thread, user_group
 from trading import marketdata
 from trading.api.views import book_payload, order_payload
 from trading.models import Market, Order
@@ -36,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 MAX_SUBSCRIPTIONS = 50
 BOOK_DEPTH = 50
+SNAPSHOT = "book.snapshot"  # in a consumer's outbox: send this snapshot, then deltas after its seq
 
 
 class StreamError(Exception):
@@ -87,11 +93,17 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def connect(self) -> None:
         self.subscriptions: set[str] = set()
         self.book_seq: dict[str, int] = {}  # symbol -> last seq sent
+        self.book_pending: dict[str, list[dict[str, Any]]] = {}  # symbol -> deltas waiting for its snapshot
+        self.outbox: deque[dict[str, Any]] = deque()  # market data to send, in order
+        self.draining = False
+        self.resyncs: set[asyncio.Future[None]] = set()
         scope_user = self.scope.get("user")
         self.user: User | None = scope_user if getattr(scope_user, "is_authenticated", False) else None
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        for task in list(getattr(self, "resyncs", ())):
+            task.cancel()
         for channel in list(getattr(self, "subscriptions", ())):
             await self._leave(channel)
 
@@ -194,47 +206,96 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.send_json({"type": "unsubscribed", "channel": canonical})
 
     async def _join(self, channel: str, group: str) -> None:
-        await self.channel_layer.group_add(group, self.channel_name)
+        if channel == "user":
+            await self.channel_layer.group_add(group, self.channel_name)
+        else:
+            if channel.startswith("book:"):
+                self.book_pending[channel[5:]] = []  # deltas from now on wait for the snapshot
+            await fanout(self.channel_layer).add(group, self, self._relay)
         self.subscriptions.add(channel)
 
     async def _leave(self, channel: str) -> None:
-        group = user_group(self.user.pk) if channel == "user" and self.user else _group(channel)
-        await self.channel_layer.group_discard(group, self.channel_name)
+        if channel == "user":
+            if self.user is not None:
+                await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+        else:
+            await fanout(self.channel_layer).discard(_group(channel), self)
         self.subscriptions.discard(channel)
         if channel.startswith("book:"):
             self.book_seq.pop(channel[5:], None)
+            self.book_pending.pop(channel[5:], None)
 
     async def _send_snapshot(self, market: Market) -> None:
+        """Queue the book's snapshot, then the deltas that came while it was read (those after it go out)."""
         book = await _book(market)
-        self.book_seq[market.symbol] = book["seq"]
-        await self.send_json({"type": "book.snapshot", "channel": f"book:{market.symbol}", **book})
+        pending = self.book_pending.pop(market.symbol, None)
+        if pending is None:
+            return  # unsubscribed meanwhile
+        snapshot = {"type": "book.snapshot", "channel": f"book:{market.symbol}", **book}
+        self.outbox.append({"type": SNAPSHOT, "symbol": market.symbol, "seq": book["seq"], "snapshot": snapshot})
+        self.outbox.extend(pending)
+        await self._drain()
+
+    async def _resync(self, symbol: str) -> None:
+        market = await _market(symbol)
+        if market is not None and symbol in self.book_pending:
+            await self._send_snapshot(market)
 
     async def _send_balances(self) -> None:
         if self.user is not None:
             await self.send_json({"type": "balances", "channel": "user", "balances": await _balances(self.user)})
 
-    # --- group messages (published by the engine and by services, after commit) -----------------
+    # --- market data (published by the engine after commit, handed over by the process's fan-out) -
 
-    async def book_delta(self, event: dict[str, Any]) -> None:
+    async def _relay(self, event: dict[str, Any]) -> None:
+        """Take a market-data message from the fan-out: queue it, and send what is queued unless a send runs.
+
+        The fan-out awaits this for each subscriber in turn, so it must never wait on the database: a
+        book gap starts a new snapshot in a task of its own, and deltas wait for it in `book_pending`.
+        """
+        if event["type"] == "book.delta" and (pending := self.book_pending.get(event["symbol"])) is not None:
+            pending.append(event)
+            return
+        self.outbox.append(event)
+        await self._drain()
+
+    async def _drain(self) -> None:
+        """Send the queued messages in order; one drain at a time, the others just queue."""
+        if self.draining:
+            return
+        self.draining = True
+        try:
+            while self.outbox:
+                event = self.outbox.popleft()
+                kind = event["type"]
+                if kind == "book.delta" and not self._book_delta(event):
+                    continue
+                if kind == SNAPSHOT:
+                    self.book_seq[event["symbol"]] = event["seq"]
+                    await self.send_json(event["snapshot"])
+                    continue
+                text = event.get("text")
+                if text is not None:
+                    # The engine serialized it once for every subscriber: straight to the server.
+                    await self.base_send({"type": "websocket.send", "text": text})
+        finally:
+            self.draining = False
+
+    def _book_delta(self, event: dict[str, Any]) -> bool:
+        """Return whether to send the delta: it follows the last one sent. A gap starts a new snapshot."""
         symbol = event["symbol"]
         last = self.book_seq.get(symbol)
         if last is None or event["seq"] <= last:
-            return  # not subscribed any more, or already in the snapshot sent
+            return False  # not subscribed any more, or already in the snapshot sent
         if event["seq"] != last + 1:
             logger.info("stream: %s delta %d after %d: sending a new snapshot", symbol, event["seq"], last)
-            market = await _market(symbol)
-            if market is not None:
-                await self._send_snapshot(market)
-            return
+            del self.book_seq[symbol]
+            self.book_pending[symbol] = []
+            self.resyncs.add(task := asyncio.ensure_future(self._resync(symbol)))
+            task.add_done_callback(self.resyncs.discard)
+            return False
         self.book_seq[symbol] = event["seq"]
-        await self.send(text_data=event["text"])
-
-    # Trades, tickers and candles go out as the engine serialized them: once, for every subscriber.
-    async def trades(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["text"])
-
-    ticker = trades
-    candle = trades
+        return True
 
     async def user_orders(self, event: dict[str, Any]) -> None:
         if self.user is None:
