@@ -354,27 +354,24 @@ class MarketEngine:
             self._apply(event, batch, taker=None)
 
     def _apply(self, event: object, batch: Batch, *, taker: Live | None) -> None:
-        kind = type(event)  # the core's events are final classes
-        if kind is Trade:
-            self._settle(event, batch)  # type: ignore[arg-type]
-        elif kind is Rested:
-            rested: Rested = event  # type: ignore[assignment]
-            live = self.live[rested.order]
+        if isinstance(event, Trade):
+            self._settle(event, batch)
+        elif isinstance(event, Rested):
+            live = self.live[event.order]
             live.resting = True
             live.status = PARTIALLY_FILLED if live.filled_quantity else OPEN
             key = (live.side, live.ticks)
-            self.level_totals[key] += rested.quantity
+            self.level_totals[key] += event.quantity
             batch.levels.add(key)
-        elif kind is Done:
-            done: Done = event  # type: ignore[assignment]
-            live = self.live.pop(done.order)
+        elif isinstance(event, Done):
+            live = self.live.pop(event.order)
             batch.touched[live.pk] = live
             if live.resting:
                 key = (live.side, live.ticks)
-                self.level_totals[key] -= done.remaining
+                self.level_totals[key] -= event.remaining
                 batch.levels.add(key)
                 live.resting = False
-            live.status, live.reason = self._outcome(live, done, taker)
+            live.status, live.reason = self._outcome(live, event, taker)
             if live.hold_remaining:
                 self._release(live, live.hold_remaining, batch)
 
