@@ -24,8 +24,10 @@ matching core produces for the same commands; it fails if any check does not hol
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
+import itertools
 import math
 import os
 import platform
@@ -53,6 +55,7 @@ MID = 6_000_000  # ticks of 0.01 USDT: 60,000.00 USDT, so one lot (0.0001 BTC) i
 CROSSING = 0.30
 CANCELS = 0.20
 TRADERS = 50
+QUOTES = '"('  # around a table name in SQL
 TARGET_RATE, TARGET_RATIO, TARGET_P99_MS = 10_000, 8, 50  # the issue's targets
 DEPOSIT = {"USDT": Decimal(100_000_000), "BTC": Decimal(10_000)}  # per trader: more than any workload holds
 
@@ -362,6 +365,81 @@ class FullCollections:
         gc.callbacks.remove(self)
 
 
+class Breakdown:
+    """Time where a run's batches spend their time: the engine's steps, each SQL statement, the commit.
+
+    Used on one extra run only: it wraps methods (and every statement, through Django's
+    execute_wrapper), which costs a little itself.
+    """
+
+    STEPS = (  # (label, object, attribute)
+        ("fetch the commands", "engine", "fetch_commands"),
+        ("match (Python): orders", "engine", "_place"),
+        ("match (Python): cancels", "engine", "_cancel"),
+        ("write the batch, through its commit", "engine", "_write"),
+        ("of which: post the ledger entry", "ledger", "post_entry"),
+        ("of which: commit (deferred checks, fsync)", "db", "_commit"),
+        ("of which: on-commit hooks", "db", "run_and_clear_commit_hooks"),
+        ("events: build", "engine", "_published"),
+        ("events: publish", "events", "publish_batch"),
+    )
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.batches = 0
+        self.saved: list[tuple[object, str, Any]] = []
+
+    def _timed(self, label: str, function: Any) -> Any:
+        seconds = self.seconds
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds[label] += perf_counter() - started
+
+        return timed
+
+    def statement(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        words = sql.split()
+        verb = words[0].upper() if words else "?"
+        table = next((w for k, w in itertools.pairwise(words) if k.upper() in {"FROM", "INTO", "UPDATE"}), "")
+        label = f"SQL: {verb} {table.strip(QUOTES)}".rstrip() if "nextval(" not in sql else "SQL: SELECT nextval"
+        started = perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds[label] += perf_counter() - started
+
+    def __enter__(self) -> Breakdown:
+        from django.db.backends.base.base import BaseDatabaseWrapper
+
+        from trading import events, matching
+        from wallets import ledger
+
+        owners = {"engine": matching.MarketEngine, "ledger": ledger, "db": BaseDatabaseWrapper, "events": events}
+        for label, owner_name, attribute in self.STEPS:
+            owner = owners[owner_name]
+            original = getattr(owner, attribute)
+            self.saved.append((owner, attribute, original))
+            setattr(owner, attribute, self._timed(label, original))
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for owner, attribute, original in reversed(self.saved):
+            setattr(owner, attribute, original)
+        self.saved.clear()
+
+    def rows(self) -> list[str]:
+        """Return table rows: milliseconds per batch, in the order of a batch; statements by cost."""
+        statements = sorted((k for k in self.seconds if k.startswith("SQL:")), key=lambda k: -self.seconds[k])
+        order = ["all of run_batch", *(label for label, _, _ in self.STEPS), *statements]
+        per_batch = {label: self.seconds[label] * 1000 / max(1, self.batches) for label in order}
+        return [f"| {label} | {per_batch[label]:.1f} |" for label in order if per_batch[label] >= 0.05]
+
+
 def take_over(market_id: int) -> Any:
     """Bump the market's epoch, as a worker taking it over does, and return its engine."""
     from django.db import connection
@@ -407,7 +485,15 @@ def check(run: Run, engine: Any, seeded: Seeded, commands: Sequence[Command]) ->
         )
 
 
-def measure(url: str, workload: str, commands: Sequence[Command], batch_size: int, *, profile: str | None) -> Run:
+def measure(
+    url: str,
+    workload: str,
+    commands: Sequence[Command],
+    batch_size: int,
+    *,
+    profile: str | None = None,
+    breakdown: Breakdown | None = None,
+) -> Run:
     fresh_database(url)
     seeded = seed(commands)
     engine = take_over(seeded.market_id)
@@ -422,7 +508,12 @@ def measure(url: str, workload: str, commands: Sequence[Command], batch_size: in
     gc.collect()
     gc.freeze()
     try:
-        with FullCollections(run.gc_pauses_ms):
+        with FullCollections(run.gc_pauses_ms), contextlib.ExitStack() as stack:
+            if breakdown:
+                from django.db import connection
+
+                stack.enter_context(breakdown)
+                stack.enter_context(connection.execute_wrapper(breakdown.statement))
             started = perf_counter()
             if profiler:
                 profiler.enable()
@@ -440,6 +531,9 @@ def measure(url: str, workload: str, commands: Sequence[Command], batch_size: in
     finally:
         gc.unfreeze()
     run.engine_ms = engine.stats.take().latencies_ms
+    if breakdown:
+        breakdown.batches = len(run.latencies_ms)
+        breakdown.seconds["all of run_batch"] = run.seconds
     check(run, engine, seeded, commands)
     return run
 
@@ -493,6 +587,21 @@ def server_name(url: str) -> str:
     return "the embedded PostgreSQL (unix socket)" if not parts.hostname else f"PostgreSQL at {parts.hostname}"
 
 
+def breakdown_text(breakdown: Breakdown | None, args: argparse.Namespace) -> str:
+    if breakdown is None or not breakdown.batches:
+        return ""
+    return f"""
+Where a batch's time goes: one more run of the first workload in batches of {breakdown.size:,}, with every
+step and SQL statement timed (milliseconds per batch, averaged over its {breakdown.batches} batches; the
+timing itself costs a little). "SQL" is each statement's round trip, wherever it ran; the commit runs
+the deferred checks (the ledger's balanced-entry trigger, the foreign keys) and the fsync.
+
+| step | ms per batch |
+| --- | ---: |
+{chr(10).join(breakdown.rows())}
+"""
+
+
 TABLE_HEAD = (
     "| workload | batch size | commands | trades | commands/s | vs baseline | p50 ms | p99 ms | max ms "
     "| engine p50 / p99 ms | full GCs, longest ms |\n"
@@ -508,6 +617,7 @@ def report(
     url: str,
     args: argparse.Namespace,
     load: tuple[float, float, float],
+    breakdown: Breakdown | None,
 ) -> str:
     from django.conf import settings
 
@@ -575,6 +685,7 @@ started (Django, the workload) was frozen out of them (`gc.freeze()`), as a work
 Targets: at least {TARGET_RATE:,} orders/s sustained, {TARGET_RATIO}x the baseline, p99 under {TARGET_P99_MS} ms.
 {chr(10).join(verdicts)}
 
+{breakdown_text(breakdown, args)}
 Checks after every run ({checks}): the ledger audit passes; the engine's book equals the book rebuilt from
 the database's open orders; the trades in the database are exactly the pure matching core's fills
 (maker, taker, price, quantity, in order) for the same commands.
@@ -591,6 +702,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url", help="a server to use (default: DATABASE_URL, else the embedded one)")
     parser.add_argument("--workloads", default="limit,cancels", help="limit, cancels or both")
     parser.add_argument("--profile", help="write a cProfile of the production batch size's run to this prefix")
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the instrumented run")
     parser.add_argument("--keep", action="store_true", help="leave the bench databases in place")
     parser.add_argument("--no-write", action="store_true", help=f"print only; leave {REPORT.name} alone")
     args = parser.parse_args(argv)
@@ -605,6 +717,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = [w for w in args.workloads.split(",") if w]
     load_before = os.getloadavg()
     facts: dict[str, str] = {}
+    breakdown = None if args.no_breakdown else Breakdown(settings.ENGINE_BATCH_SIZE)
     runs: list[Run] = []
     baselines: dict[str, Run] = {}
     try:
@@ -626,6 +739,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"max {max(run.latencies_ms):6.1f} ms  GCs {len(run.gc_pauses_ms)}  {run.trades:,} trades  "
                     f"{run.problems or 'ok'}"
                 )
+            if breakdown and not breakdown.batches:
+                instrumented = measure(url, name, commands, breakdown.size, breakdown=breakdown)
+                if instrumented.problems:
+                    runs.append(instrumented)  # so that the failure is reported
     finally:
         if not args.keep:
             drop_databases(url)
@@ -633,7 +750,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from exchange import embedded
 
             embedded.stop(started)
-    body = report(runs=runs, baselines=baselines, facts=facts, url=url, args=args, load=load_before)
+    body = report(
+        runs=runs, baselines=baselines, facts=facts, url=url, args=args, load=load_before, breakdown=breakdown
+    )
     print(body)
     failed = any(run.problems for run in [*runs, *baselines.values()])
     if not args.no_write and not failed:
