@@ -6,6 +6,7 @@ The pages and the API call these same functions; each owns its transaction.
 from __future__ import annotations
 
 import base64
+import logging
 import math
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from django_otp import devices_for_user
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -30,11 +32,14 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.lock_objects import lock_outstanding_token, lock_user
 from accounts.models import Notification, User
-from exchange import streams
+from exchange import redis, streams
 from exchange.errors import Conflict, DomainError, ValidationFailed
 
 BACKUP_DEVICE_NAME = "Backup codes"
 TOTP_DEVICE_NAME = "Authenticator app"
+
+
+logger = logging.getLogger(__name__)
 
 
 class InvalidCredentials(DomainError):
@@ -131,10 +136,56 @@ def register_user(*, username: str, email: str, password: str) -> User:
         ) from None
 
 
+class LoginThrottled(DomainError):
+    code = "login_throttled"
+    status_code = 429
+    default_message = "Too many failed logins: wait before trying again."
+
+
+LOGIN_FAILURE_WINDOW = 3600
+
+
+def _login_failure_keys(request: HttpRequest | None, username: str) -> list[tuple[str, int]]:
+    keys = [(f"login-failures:user:{username.strip().lower()}", settings.LOGIN_FAILURES_PER_ACCOUNT)]
+    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    if ip:
+        keys.append((f"login-failures:ip:{ip}", settings.LOGIN_FAILURES_PER_IP))
+    return keys
+
+
+def _refuse_if_throttled(keys: list[tuple[str, int]]) -> None:
+    try:
+        client = redis.client()
+        counts = client.mget([key for key, _ in keys])
+        for (key, limit), count in zip(keys, counts, strict=True):
+            if count is not None and int(count) >= limit:
+                raise LoginThrottled(retry_after=max(1, int(client.ttl(key))))
+    except RedisError:
+        logger.warning("login throttling: Redis unavailable, not counting", exc_info=True)
+
+
+def _count_failure(keys: list[tuple[str, int]]) -> None:
+    try:
+        pipe = redis.client().pipeline()
+        for key, _ in keys:
+            pipe.set(key, 0, ex=LOGIN_FAILURE_WINDOW, nx=True)  # the hour starts at the first failure
+            pipe.incr(key)
+        pipe.execute()
+    except RedisError:
+        logger.warning("login throttling: Redis unavailable, not counting", exc_info=True)
+
+
 def authenticate_credentials(*, request: HttpRequest | None, username: str, password: str) -> User:
-    """Return the active user with these credentials, or raise InvalidCredentials."""
+    """Return the active user with these credentials, or raise InvalidCredentials.
+
+    Failed attempts are counted per account and per address for an hour; past the limits
+    (LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP) the answer is 429 without checking the password.
+    """
+    keys = _login_failure_keys(request, username)
+    _refuse_if_throttled(keys)
     user = authenticate(request, username=username, password=password)
     if not isinstance(user, User):
+        _count_failure(keys)
         raise InvalidCredentials()
     return user
 

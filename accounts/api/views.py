@@ -21,6 +21,7 @@ class TokenPairSerializer(serializers.Serializer[Any]):
 
 
 class UserRegisterApi(APIView):
+    rate_limit_scopes = {"POST": "register"}
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
 
@@ -50,6 +51,8 @@ class UserRegisterApi(APIView):
 
 class UserLoginApi(APIView):
     """Exchange credentials (and a code when 2FA is on) for a JWT access/refresh pair."""
+
+    rate_limit_scopes = {"POST": "login"}
 
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
@@ -151,6 +154,8 @@ class OtpInputSerializer(serializers.Serializer[Any]):
 class TwoFactorSetupApi(APIView):
     """Start enabling 2FA: a new secret, its otpauth:// URI and a QR code to scan."""
 
+    rate_limit_scopes = {"POST": "otp"}
+
     class OutputSerializer(serializers.Serializer[Any]):
         class Meta:
             ref_name = "TwoFactorSetupOutput"
@@ -167,6 +172,8 @@ class TwoFactorSetupApi(APIView):
 
 class TwoFactorVerifyApi(APIView):
     """Turn 2FA on with a current code; returns one-time backup codes, shown this once."""
+
+    rate_limit_scopes = {"POST": "otp"}
 
     @extend_schema(
         request=OtpInputSerializer,
@@ -188,6 +195,8 @@ class TwoFactorVerifyApi(APIView):
 
 
 class TwoFactorDisableApi(APIView):
+    rate_limit_scopes = {"POST": "otp"}
+
     @extend_schema(
         request=OtpInputSerializer,
         responses={200: inline_serializer("TwoFactorDisabled", {"enabled": serializers.BooleanField()})},

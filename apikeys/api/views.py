@@ -51,6 +51,8 @@ class NewKeySerializer(KeySerializer):
 
 
 class ApiKeysApi(APIView):
+    rate_limit_scopes = {"POST": "otp"}
+
     class InputSerializer(serializers.Serializer[Any]):
         label = serializers.CharField(max_length=64)  # type: ignore[assignment]
         scopes = serializers.JSONField(help_text='A list of "read", "trade", "withdraw".')

@@ -241,7 +241,26 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "exchange.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_PAGINATION_CLASS": "exchange.pagination.Pagination",
+    "DEFAULT_THROTTLE_CLASSES": ["exchange.throttling.RateLimit"],
 }
+
+# API rate limits (exchange/throttling.py), "count/period" with period s, m, h or d: everyone is held
+# to the limit of their kind (anonymous per address, users, API keys); sensitive operations have
+# their own, tighter one on top. Counters live in the Redis cache; if it is away, requests pass.
+RATE_LIMITS = {
+    "anon": env_str("RATE_LIMIT_ANON", "120/m"),
+    "user": env_str("RATE_LIMIT_USER", "600/m"),
+    "api_key": env_str("RATE_LIMIT_API_KEY", "1200/m"),
+    "login": env_str("RATE_LIMIT_LOGIN", "20/m"),
+    "register": env_str("RATE_LIMIT_REGISTER", "5/m"),
+    "otp": env_str("RATE_LIMIT_OTP", "10/m"),
+    "withdraw": env_str("RATE_LIMIT_WITHDRAW", "10/m"),
+    "order": env_str("RATE_LIMIT_ORDER", "300/m"),
+}
+RATELIMIT_FAIL_OPEN = True
+# Failed logins (page and API alike) per account and per address, per hour.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 100, minimum=1)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20, minimum=1)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),

@@ -101,6 +101,8 @@ class OrderSerializer(serializers.Serializer[Any]):
 
 
 class OrdersApi(APIView):
+    rate_limit_scopes = {"POST": "order"}
+
     class InputSerializer(serializers.Serializer[Any]):
         symbol = serializers.CharField(max_length=33)
         side = serializers.ChoiceField(choices=Side.choices)

@@ -128,6 +128,8 @@ class DepositApi(APIView):
 
 
 class WithdrawApi(APIView):
+    rate_limit_scopes = {"POST": "withdraw"}
+
     class InputSerializer(serializers.Serializer[Any]):
         asset = serializers.CharField(max_length=16)
         amount = serializers.JSONField()
@@ -161,6 +163,8 @@ class WithdrawalDetailApi(APIView):
 
 
 class WithdrawalConfirmApi(APIView):
+    rate_limit_scopes = {"POST": "withdraw"}
+
     class InputSerializer(serializers.Serializer[Any]):
         token = serializers.CharField(max_length=200)
 
