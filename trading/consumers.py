@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
 from typing import Any
 
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 MAX_SUBSCRIPTIONS = 50
 BOOK_DEPTH = 50
+MARKET_SECONDS = 60.0
 SNAPSHOT = "book.snapshot"  # in a consumer's outbox: send this snapshot, then deltas after its seq
 
 
@@ -57,13 +59,59 @@ def _group(channel: str) -> str:
 
 
 @in_db_thread
-def _market(symbol: str) -> Market | None:
+def _fetch_market(symbol: str) -> Market | None:
     return Market.objects.select_related("base", "quote").filter(symbol=symbol).first()
 
 
+_markets: dict[str, tuple[float, Market]] = {}  # symbol -> (when read, market): what a subscription needs
+
+
+async def _market(symbol: str) -> Market | None:
+    """The market of a symbol, read again after MARKET_SECONDS: a reconnecting crowd asks for it at once."""
+    found = _markets.get(symbol)
+    if found is not None and time.monotonic() - found[0] < MARKET_SECONDS:
+        return found[1]
+    market = await _fetch_market(symbol)
+    if market is not None:
+        _markets[symbol] = (time.monotonic(), market)
+    return market
+
+
+class _Read:
+    """One snapshot read, shared by the subscribers that ask before it starts."""
+
+    def __init__(self, market: Market) -> None:
+        self.started = False
+        self.result = asyncio.ensure_future(_read_book(market, self))
+
+
 @in_db_thread
-def _book(market: Market) -> dict[str, Any]:
+def _read_book(market: Market, read: _Read) -> dict[str, Any]:
+    read.started = True  # from here on, a new subscriber waits for the next read
     return book_payload(market, BOOK_DEPTH)
+
+
+_reads: dict[tuple[asyncio.AbstractEventLoop, str], _Read] = {}
+
+
+async def _book(market: Market) -> dict[str, Any]:
+    """The book's snapshot, read after the caller joined its group (so no delta falls between).
+
+    Subscribers that ask while a read is queued but not started share it: a thousand clients
+    reconnecting at once cost a few reads, not a thousand queued in the one database thread.
+    """
+    key = (asyncio.get_running_loop(), market.symbol)
+    read = _reads.get(key)
+    if read is None or read.started:
+        fresh = _reads[key] = _Read(market)
+
+        def forget(_done: object) -> None:
+            if _reads.get(key) is fresh:
+                del _reads[key]
+
+        fresh.result.add_done_callback(forget)
+        read = fresh
+    return await asyncio.shield(read.result)
 
 
 @in_db_thread
