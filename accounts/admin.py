@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 
-from accounts.models import User
+from accounts.models import AuditEvent, User
 
 
 @admin.register(User)
@@ -17,3 +18,23 @@ class UserAdmin(DjangoUserAdmin[User]):
         *(DjangoUserAdmin.fieldsets or ()),
         ("Verification", {"fields": ("kyc_status", "kyc_level", "security_changed_at")}),
     )
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The audit log: read-only, filterable by action and date, searchable by user and address."""
+
+    list_display = ("created_at", "action", "user", "actor", "ip", "user_agent")
+    list_filter = ("action", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("user__username", "actor__username", "ip")
+    list_select_related = ("user", "actor")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -62,3 +62,43 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} → {self.user}"
+
+
+class AuditAction(models.TextChoices):
+    LOGIN_SUCCEEDED = "login_succeeded", "Signed in"
+    LOGIN_FAILED = "login_failed", "Failed sign-in"
+    TWO_FACTOR_ENABLED = "two_factor_enabled", "Two-factor authentication turned on"
+    TWO_FACTOR_DISABLED = "two_factor_disabled", "Two-factor authentication turned off"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    API_KEY_CREATED = "api_key_created", "API key created"
+    API_KEY_CHANGED = "api_key_changed", "API key changed"
+    API_KEY_REVOKED = "api_key_revoked", "API key revoked"
+    WITHDRAWAL_REQUESTED = "withdrawal_requested", "Withdrawal requested"
+    WITHDRAWAL_APPROVED = "withdrawal_approved", "Withdrawal approved by staff"
+    WITHDRAWAL_REJECTED = "withdrawal_rejected", "Withdrawal rejected by staff"
+    KYC_APPROVED = "kyc_approved", "Verification approved by staff"
+    KYC_REJECTED = "kyc_rejected", "Verification rejected by staff"
+    TREASURY_REQUESTED = "treasury_requested", "Hot/cold transfer requested"
+    TREASURY_APPROVED = "treasury_approved", "Hot/cold transfer approved"
+    TREASURY_EXECUTED = "treasury_executed", "Hot/cold transfer executed"
+
+
+class AuditEvent(models.Model):
+    """One security-relevant action. Append-only: the database refuses updates and deletes."""
+
+    action = models.CharField(max_length=32, choices=AuditAction.choices, db_index=True)
+    # Whose account it concerns (null: a failed sign-in for an unknown name).
+    user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events")
+    # Who did it, when that is someone else (staff deciding on the user's verification, say).
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.user_id or ''}"

@@ -13,6 +13,7 @@ from django.db import transaction
 ROLES: dict[str, list[str]] = {
     "Compliance": [
         "accounts.view_user",
+        "accounts.view_auditevent",
         "kyc.view_verification",
         "kyc.review_verification",
         "kyc.view_verificationdecision",

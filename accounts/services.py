@@ -30,8 +30,9 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from accounts import audit
 from accounts.lock_objects import lock_outstanding_token, lock_user
-from accounts.models import Notification, User
+from accounts.models import AuditAction, Notification, User
 from exchange import redis, streams
 from exchange.errors import Conflict, DomainError, ValidationFailed
 
@@ -197,6 +198,7 @@ def login_api(*, request: HttpRequest | None, username: str, password: str, otp:
         if not otp:
             raise OtpRequired()
         verify_second_factor(user=user, code=otp)
+    audit.record(AuditAction.LOGIN_SUCCEEDED, user=user, via="api")
     return issue_tokens(user=user)
 
 
@@ -265,6 +267,7 @@ def change_password(*, user: User, old_password: str, new_password: str) -> None
         user.security_changed_at = timezone.now()
         user.save(update_fields=["password", "security_changed_at"])
         revoke_all_refresh_tokens(user=user)
+        audit.record(AuditAction.PASSWORD_CHANGED, user=user)
 
 
 # --- Two-factor authentication ----------------------------------------------------------------------
@@ -352,6 +355,7 @@ def confirm_two_factor(*, user: User, code: str) -> list[str]:
             raise OtpInvalid()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
+        audit.record(AuditAction.TWO_FACTOR_ENABLED, user=user)
         return _replace_backup_codes(user=user)
 
 
@@ -373,6 +377,7 @@ def disable_two_factor(*, user: User, code: str) -> None:
         StaticDevice.objects.filter(user=user).delete()
         user.security_changed_at = timezone.now()
         user.save(update_fields=["security_changed_at"])
+        audit.record(AuditAction.TWO_FACTOR_DISABLED, user=user)
 
 
 def cancel_two_factor_setup(*, user: User) -> None:

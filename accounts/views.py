@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from accounts import services
+from accounts import audit, services
 from accounts.forms import LoginForm, OtpForm, PasswordChangeForm, RegisterForm
 from accounts.models import User
 from accounts.selectors import authenticated_user
@@ -180,13 +180,16 @@ def security_view(request: HttpRequest) -> HttpResponse:
         "password_form": password_form,
         "backup_codes": backup_codes,
         "open_form": action,
+        "activity": audit.recent_activity(user=user),
     }
     return render(request, "accounts/security.html", context)
 
 
 def home_view(request: HttpRequest) -> HttpResponse:
-    context: dict[str, object] = {}
+    """The landing page for visitors; the dashboard for a signed-in user."""
     if isinstance(request.user, User):
-        context["two_factor"] = services.has_two_factor(request.user)
-        context["notifications"] = request.user.notifications.all()[:5]
-    return render(request, "home.html", context)
+        # Imported here: the dashboard reads trading and wallets, which build on accounts.
+        from trading.views import dashboard_view
+
+        return dashboard_view(request)
+    return render(request, "home.html")

@@ -15,7 +15,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts import audit
+from accounts.models import AuditAction, User
 from accounts.services import OtpRequired, has_two_factor, verify_second_factor
 from apikeys import crypto
 from apikeys.models import ApiKey, Scope
@@ -99,6 +100,7 @@ def create_key(
         ip_whitelist=whitelist,
         expires_at=expires_at,
     )
+    audit.record(AuditAction.API_KEY_CREATED, user=user, key=api_key.pk, label=label, scopes=scope_list)
     return NewKey(api_key, key, secret)
 
 
@@ -125,11 +127,13 @@ def update_key(*, user: User, key_id: int, changes: dict[str, Any]) -> ApiKey:
         for name, value in cleaned.items():
             setattr(api_key, name, value)
         api_key.save(update_fields=list(cleaned))
+        audit.record(AuditAction.API_KEY_CHANGED, user=user, key=api_key.pk, changes=cleaned)
     return api_key
 
 
 def revoke_key(*, user: User, key_id: int) -> ApiKey:
     api_key = key_of(user=user, key_id=key_id)
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
+        audit.record(AuditAction.API_KEY_REVOKED, user=user, key=api_key.pk, label=api_key.label)
     api_key.refresh_from_db()
     return api_key

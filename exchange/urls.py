@@ -29,7 +29,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("trading/", include((trading_urlpatterns, "trading"))),
     path("market/", include((market_urlpatterns, "market"))),
     path("admin/", include((admin_urlpatterns, "admin-api"))),
-    path("api-keys", include((apikeys_urlpatterns, "api-keys"))),
+    path("", include((apikeys_urlpatterns, "api-keys"))),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -18,8 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_countries import countries
 
+from accounts import audit
 from accounts.lock_objects import lock_user
-from accounts.models import KycStatus, User
+from accounts.models import AuditAction, KycStatus, User
 from exchange.errors import Conflict, Forbidden, ValidationFailed
 from kyc import aml, selectors
 from kyc.lock_objects import lock_verification
@@ -229,6 +230,7 @@ def approve_verification(*, verification_id: int, staff: User, channel: str = "a
         VerificationDecision.objects.create(
             verification=verification, outcome=DecisionOutcome.APPROVED, decided_by=staff, channel=channel
         )
+        audit.record(AuditAction.KYC_APPROVED, user=user, actor=staff, verification=verification.pk)
         transaction.on_commit(lambda: notify_verification_decided.delay(verification.pk))
     return verification
 
@@ -256,6 +258,7 @@ def reject_verification(*, verification_id: int, staff: User, reason: str, chann
             decided_by=staff,
             channel=channel,
         )
+        audit.record(AuditAction.KYC_REJECTED, user=user, actor=staff, verification=verification.pk, reason=reason)
         transaction.on_commit(lambda: notify_verification_decided.delay(verification.pk))
     return verification
 

@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts import audit
+from accounts.models import AuditAction, User
 from exchange.errors import Conflict, Forbidden, ValidationFailed
 from wallets import ledger
 from wallets.lock_objects import lock_accounts, lock_cold_transfer
@@ -97,7 +98,7 @@ def request_transfer(
         raise Forbidden("Only treasury staff can move funds between hot and cold wallets.")
     if not ColdWallet.objects.filter(asset=asset).exists():
         raise Conflict(f"{asset.code} has no cold wallet configured.")
-    return ColdWalletTransfer.objects.create(
+    transfer = ColdWalletTransfer.objects.create(
         asset=asset,
         direction=direction,
         amount=amount.quantize(asset.quantum),
@@ -105,6 +106,14 @@ def request_transfer(
         requested_by=staff,
         automatic=automatic,
     )
+    if staff is not None:
+        audit.record(AuditAction.TREASURY_REQUESTED, user=None, actor=staff, **_facts(transfer))
+    return transfer
+
+
+def _facts(transfer: ColdWalletTransfer) -> dict[str, str | int]:
+    return {"transfer": transfer.pk, "asset": transfer.asset.code, "direction": transfer.direction,
+            "amount": f"{transfer.amount:f}"}  # fmt: skip
 
 
 def approve_transfer(*, transfer_id: int, staff: User) -> ColdWalletTransfer:
@@ -119,6 +128,7 @@ def approve_transfer(*, transfer_id: int, staff: User) -> ColdWalletTransfer:
             raise Forbidden("A second approval comes from someone else than the requester.")
         transfer.approved_by = staff
         transfer.save(update_fields=["approved_by"])
+        audit.record(AuditAction.TREASURY_APPROVED, user=None, actor=staff, **_facts(transfer))
     return transfer
 
 
@@ -154,6 +164,8 @@ def execute_transfer(*, transfer_id: int, staff: User | None) -> ColdWalletTrans
         transfer.status = ColdWalletTransferStatus.IN_TRANSIT
         transfer.executed_by = staff
         transfer.save(update_fields=["status", "executed_by"])
+        if staff is not None:
+            audit.record(AuditAction.TREASURY_EXECUTED, user=None, actor=staff, **_facts(transfer))
     # Broadcast outside the transaction; the funds are booked as in transit already.
     target = (
         transfer.asset.cold_wallet.address

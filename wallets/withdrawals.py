@@ -26,8 +26,9 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import audit
 from accounts.lock_objects import lock_user
-from accounts.models import User
+from accounts.models import AuditAction, User
 from accounts.services import OtpRequired, has_two_factor, verify_second_factor
 from exchange.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from kyc.aml import record_event
@@ -182,6 +183,9 @@ def request_withdrawal(
             value_usdt=value_usdt,
             reference=f"withdrawal:{withdrawal.pk}",
         )
+        audit.record(
+            AuditAction.WITHDRAWAL_REQUESTED, user=user, withdrawal=withdrawal.pk, asset=asset.code, amount=f"{value:f}"
+        )
         if needs_email:
             transaction.on_commit(lambda: _send_confirmation(withdrawal.pk, token))
         else:
@@ -285,6 +289,8 @@ def review_withdrawal(*, staff: User, withdrawal_id: int, approve: bool, reason:
         if withdrawal.status != WithdrawalStatus.PENDING_REVIEW:
             raise Conflict(f"This withdrawal is {withdrawal.get_status_display().lower()}, not pending review.")
         withdrawal.reviewed_by = staff
+        action = AuditAction.WITHDRAWAL_APPROVED if approve else AuditAction.WITHDRAWAL_REJECTED
+        audit.record(action, user=withdrawal.user, actor=staff, withdrawal=withdrawal.pk, reason=reason.strip())
         if not approve:
             withdrawal.save(update_fields=["reviewed_by", "updated_at"])
             return _give_back(withdrawal, WithdrawalStatus.REJECTED, reason.strip())

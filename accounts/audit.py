@@ -1,0 +1,99 @@
+"""The audit log: `record(action, user=...)` from any service; who, from where and with what browser
+comes from the request being served (a middleware keeps it in a context variable), so services need
+not carry the request. Sign-ins from an address never seen for the account, and 2FA or password
+changes, are also emailed to the user.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db import transaction
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+
+from accounts.models import AuditAction, AuditEvent, User
+
+logger = logging.getLogger(__name__)
+
+# Actions the user is told about by email (besides seeing them under "recent activity").
+EMAILED = {
+    AuditAction.TWO_FACTOR_ENABLED: "Two-factor authentication was turned on for your account.",
+    AuditAction.TWO_FACTOR_DISABLED: "Two-factor authentication was turned off for your account.",
+    AuditAction.PASSWORD_CHANGED: "Your password was changed.",
+}
+
+
+@dataclass(frozen=True)
+class Origin:
+    ip: str | None
+    user_agent: str
+
+
+_origin: contextvars.ContextVar[Origin | None] = contextvars.ContextVar("audit_origin", default=None)
+
+
+def origin_of(request: HttpRequest) -> Origin:
+    return Origin(request.META.get("REMOTE_ADDR") or None, str(request.META.get("HTTP_USER_AGENT", ""))[:300])
+
+
+class AuditOriginMiddleware:
+    """Remember the request's address and browser for the audit records made while serving it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _origin.set(origin_of(request))
+        try:
+            return self.get_response(request)
+        finally:
+            _origin.reset(token)
+
+
+def record(action: str, *, user: User | None, actor: User | None = None, **details: Any) -> AuditEvent:
+    origin = _origin.get() or Origin(None, "")
+    event = AuditEvent.objects.create(
+        action=action, user=user, actor=actor, ip=origin.ip, user_agent=origin.user_agent, details=details
+    )
+    if user is not None:
+        if action in EMAILED:
+            _email_later(user, "Security change on your account", EMAILED[AuditAction(action)], origin)
+        elif action == AuditAction.LOGIN_SUCCEEDED and origin.ip and _new_address(user, origin.ip, event.pk):
+            _email_later(user, "Sign-in from a new address", "Your account was signed in to.", origin)
+    return event
+
+
+def _new_address(user: User, ip: str, event_id: int) -> bool:
+    """Whether the user signed in before, but never from this address."""
+    earlier = AuditEvent.objects.filter(user=user, action=AuditAction.LOGIN_SUCCEEDED).exclude(pk=event_id)
+    return earlier.exists() and not earlier.filter(ip=ip).exists()
+
+
+def _email_later(user: User, title: str, body: str, origin: Origin) -> None:
+    from accounts.services import notify_user  # services import this module
+
+    where = f" From {origin.ip}" + (f" ({origin.user_agent})" if origin.user_agent else "") + "." if origin.ip else ""
+    text = f"{body}{where} If this was not you, change your password and contact support."
+    transaction.on_commit(lambda: notify_user(user_id=user.pk, title=title, body=text, link="/security"))
+
+
+def recent_activity(*, user: User, limit: int = 20) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(user=user).select_related("actor")[:limit])
+
+
+@receiver(user_logged_in)
+def _logged_in(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
+    record(AuditAction.LOGIN_SUCCEEDED, user=user, via="page")
+
+
+@receiver(user_login_failed)
+def _login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
+    username = str(credentials.get("username", ""))[:150]
+    user = User.objects.filter(username__iexact=username).first() if username else None
+    record(AuditAction.LOGIN_FAILED, user=user, username=username)
