@@ -11,13 +11,14 @@ EMBEDDED := $(PY) -m exchange.embedded
 DEPLOY_ENV := DEBUG=0 ALLOWED_HOSTS=exchange.example.com \
 	SECRET_KEY=lint-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ
 
-.PHONY: run serve test lint install stop status help bench
+.PHONY: run serve test lint audit install stop status help bench
 
 help:
 	@echo "make run     install, start PostgreSQL + Redis (embedded unless DATABASE_URL / REDIS_URL), run everything"
 	@echo "             (with the demo market maker; DEMO_MARKET_MAKER=0 leaves it out)"
 	@echo "make test    the whole test suite (PYTEST_ARGS=... to pass options to pytest)"
-	@echo "make lint    ruff, mypy, makemigrations --check, check --deploy"
+	@echo "make lint    ruff, mypy, makemigrations --check, check --deploy, bandit"
+	@echo "make audit   pip-audit of the pinned packages"
 	@echo "make status  the embedded servers;  make stop  stops them"
 	@echo "make bench   the benchmarks in bench/ (each rewrites its section of docs/performance.md)"
 
@@ -57,6 +58,18 @@ lint: install
 	$(VENV)/bin/mypy
 	DJANGO_SETTINGS_MODULE=exchange.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+	@# bandit: every exception is a `# nosec BNNN (why)` comment at the line it concerns.
+	$(VENV)/bin/bandit -q -r accounts apikeys exchange kyc trading wallets manage.py -x '*/tests/*,*/migrations/*'
+
+## make audit: known vulnerabilities in the pinned packages (pip-audit). Its service may be out of
+## reach (no internet but the package registries): then it says so and does not fail.
+audit: install
+	@out=$$($(VENV)/bin/pip-audit -r requirements.txt --progress-spinner off 2>&1); status=$$?; echo "$$out"; \
+	if [ $$status -eq 1 ] && echo "$$out" | grep -q "Found [0-9]* known vulnerabilit"; then exit 1; fi; \
+	skipped=$$(echo "$$out" | grep -c "could not be audited"); \
+	if [ $$status -ne 0 ] || [ $$skipped -gt 0 ]; then \
+		echo "make audit: the vulnerability service did not answer for $$skipped packages (exit $$status):"; \
+		echo "            those were NOT checked. Run it where PyPI's JSON API answers."; fi
 
 stop:
 	@$(EMBEDDED) stop

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api.urls import auth_urlpatterns, security_urlpatterns
 from accounts.views import home_view
@@ -31,7 +31,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", include((admin_urlpatterns, "admin-api"))),
     path("", include((apikeys_urlpatterns, "api-keys"))),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),  # no inline script
 ]
 
 urlpatterns = [

@@ -53,6 +53,17 @@ def timescale_installed() -> bool:
         return cursor.fetchone() is not None
 
 
+# Minute candles rolled up into buckets of one interval; BUCKET is date_bin or TimescaleDB's time_bucket.
+ROLLUP_SQL = """
+SELECT BUCKET(%(step)s::interval, start, %(origin)s) AS bucket,
+       (array_agg(open ORDER BY start))[1], MAX(high), MIN(low), (array_agg(close ORDER BY start DESC))[1],
+       SUM(volume), SUM(quote_volume), SUM(trades)
+  FROM trading_candle
+ WHERE market_id = %(market)s AND start >= %(first)s AND start < %(until)s
+ GROUP BY bucket ORDER BY bucket
+"""
+
+
 @dataclass(frozen=True)
 class CandleRow:
     start: datetime
@@ -76,17 +87,9 @@ def candles(
         first = max(first, bucket_of(start, interval))
     if first > last:
         return []
-    bucket = "time_bucket" if timescale_installed() else "date_bin"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            SELECT {bucket}(%(step)s::interval, start, %(origin)s) AS bucket,
-                   (array_agg(open ORDER BY start))[1], MAX(high), MIN(low), (array_agg(close ORDER BY start DESC))[1],
-                   SUM(volume), SUM(quote_volume), SUM(trades)
-              FROM trading_candle
-             WHERE market_id = %(market)s AND start >= %(first)s AND start < %(until)s
-             GROUP BY bucket ORDER BY bucket
-            """,  # noqa: S608 (the function name is one of two constants)
+            ROLLUP_SQL.replace("BUCKET", "time_bucket" if timescale_installed() else "date_bin"),
             {
                 "step": f"{int(step.total_seconds())} seconds",
                 "origin": origin(interval),

@@ -54,7 +54,7 @@ ORDER_COLUMNS = (
 # index on seq from serving the ORDER BY (when statistics say most orders are pending, the planner
 # took it, and each batch then stepped over every order already processed).
 PENDING_SQL = (
-    f"SELECT {ORDER_COLUMNS}, seq FROM trading_order "  # noqa: S608 (constant column list)
+    f"SELECT {ORDER_COLUMNS}, seq FROM trading_order "  # noqa: S608  # nosec B608 (constant column list)
     "WHERE market_id BETWEEN %(market)s AND %(market)s AND status = 'pending' ORDER BY market_id, seq LIMIT %(limit)s"
 )
 CANCELS_SQL = (
@@ -62,7 +62,7 @@ CANCELS_SQL = (
     "AND status = ANY(%s) ORDER BY cancel_seq LIMIT %s"
 )
 RESTING_SQL = (
-    f"SELECT {ORDER_COLUMNS} FROM trading_order "  # noqa: S608
+    f"SELECT {ORDER_COLUMNS} FROM trading_order "  # noqa: S608  # nosec B608 (constant column list)
     "WHERE market_id = %s AND status IN ('open', 'partially_filled') ORDER BY seq"
 )
 # `o.id = ANY(...)` repeats the join on purpose: it lets the planner fetch the batch's orders by primary

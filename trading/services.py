@@ -206,18 +206,20 @@ def market_buy_hold(market: Market, quantity: Decimal) -> Decimal:
     return _ceil(cost * (1 + market.market_buy_protection), market.quote)
 
 
+def _given(value: Decimal | None) -> Decimal:
+    if value is None:  # validate() makes sure of it: a bug if it happens
+        raise TypeError("an amount validate() requires is missing")
+    return value
+
+
 def _hold_for(market: Market, order: ValidOrder) -> tuple[Asset, Decimal]:
     if order.side == Side.SELL:
-        assert order.quantity is not None  # noqa: S101 (validate() guarantees it)
-        return market.base, order.quantity
+        return market.base, _given(order.quantity)
     if order.type == OrderType.LIMIT:
-        assert order.price is not None  # noqa: S101
-        assert order.quantity is not None  # noqa: S101
-        return market.quote, _ceil(order.price * order.quantity, market.quote)
+        return market.quote, _ceil(_given(order.price) * _given(order.quantity), market.quote)
     if order.quote_quantity is not None:
         return market.quote, order.quote_quantity
-    assert order.quantity is not None  # noqa: S101
-    return market.quote, market_buy_hold(market, order.quantity)
+    return market.quote, market_buy_hold(market, _given(order.quantity))
 
 
 def _same_order(existing: Order, order: ValidOrder, market: Market) -> bool:
@@ -317,7 +319,7 @@ def cancel_order(*, user: User, order_id: int) -> Order:
     with transaction.atomic(durable=True):
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE trading_order SET cancel_seq = nextval('{COMMAND_SEQUENCE}'), updated_at = now() "  # noqa: S608
+                f"UPDATE trading_order SET cancel_seq = nextval('{COMMAND_SEQUENCE}'), updated_at = now() "  # noqa: S608  # nosec B608 (a constant)
                 "WHERE id = %s AND cancel_seq IS NULL AND status = ANY(%s)",
                 [order.pk, list(LIVE_STATUSES)],
             )
@@ -337,7 +339,7 @@ def cancel_all(*, user: User, market: Market | None = None) -> int:
     market_id = market.pk if market else None
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE trading_order o SET cancel_seq = nextval('{COMMAND_SEQUENCE}'), updated_at = now() "  # noqa: S608
+            f"UPDATE trading_order o SET cancel_seq = nextval('{COMMAND_SEQUENCE}'), updated_at = now() "  # noqa: S608  # nosec B608 (a constant)
             "FROM trading_market m WHERE m.id = o.market_id AND m.status <> 'halted' AND o.user_id = %s "
             "AND o.cancel_seq IS NULL AND o.status = ANY(%s) AND (%s::bigint IS NULL OR m.id = %s) "
             "RETURNING m.symbol",

@@ -89,12 +89,12 @@ def _place(user: User, request: services.OrderRequest) -> Order | None:
 
 class MarketMaker:
     def __init__(self, symbols: list[str] | None = None, seed: int | None = None) -> None:
-        self.rng = random.Random(seed)  # noqa: S311 (a demo price walk, not secrets)
+        self.rng = random.Random(seed)  # noqa: S311  # nosec B311 (a demo price walk, not secrets)
         self.maker, self.taker = market_maker_accounts()
         markets = Market.objects.select_related("base", "quote").order_by("symbol")
         if symbols:
             markets = markets.filter(symbol__in=symbols)
-        walks = [random.Random(self.rng.random()) for _ in markets]  # noqa: S311
+        walks = [random.Random(self.rng.random()) for _ in markets]  # noqa: S311  # nosec B311
         self.books = [Quoting(m, self._start_price(m), walk) for m, walk in zip(markets, walks, strict=True)]
 
     def _start_price(self, market: Market) -> float:

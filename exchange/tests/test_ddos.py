@@ -47,3 +47,14 @@ def test_without_redis_the_guard_lets_requests_through(caplog: Any) -> None:
     finally:
         redis.client.cache_clear()
     assert "ddos guard: Redis unavailable" in caplog.text
+
+
+@pytest.mark.django_db
+def test_every_response_carries_a_content_security_policy() -> None:
+    for path in ("/", "/api/market/pairs", "/api/docs", "/login"):
+        policy = Client().get(path)["Content-Security-Policy"]
+        assert "script-src 'self';" in policy
+        assert "frame-ancestors 'none'" in policy
+    docs = Client().get("/api/docs").content.decode()
+    assert "<script>" not in docs  # its start-up script is a file, as the policy wants
+    assert Client().get("/api/docs?script=").status_code == 200
