@@ -6,10 +6,11 @@ Client messages: `{"op": "subscribe" | "unsubscribe", "channels": [...]}`, `{"op
 and notifications; needs the session cookie or an `auth` message first). Bad messages and unknown
 channels get an `error` message; the connection stays open.
 
-The engine publishes once per group (`book.SYMBOL`, `trades.SYMBOL` ...). Market data reaches a web
-process once per group through its fan-out (exchange.streams.Fanout), which hands each message to
-the subscribed consumers in turn; each consumer queues it and sends the engine's text as it is. The
-private `user` channel is a channel-layer group per user. A book delta whose `seq` does not follow
+The engine publishes one message per batch and market (group `market.SYMBOL`) with the text of each
+stream channel it touched. It reaches a web process once through its fan-out (exchange.streams.Fanout),
+which hands it to the consumers subscribed to anything of that market in turn; each queues the parts
+its client subscribed to and sends the engine's text as it is. The private `user` channel is a
+channel-layer group per user. A book delta whose `seq` does not follow
 the last one sent (a message lost on the way) makes the consumer send a fresh snapshot instead, so
 a subscriber never applies a delta to the wrong book.
 """
@@ -34,6 +35,7 @@ from accounts.models import User
 from exchange.streams import fanout, in_db_thread, user_group
 from trading import marketdata
 from trading.api.views import book_payload, order_payload
+from trading.events import market_group
 from trading.models import Market, Order
 from wallets.amounts import plain
 from wallets.selectors import balances_of
@@ -43,7 +45,6 @@ logger = logging.getLogger(__name__)
 MAX_SUBSCRIPTIONS = 50
 BOOK_DEPTH = 50
 MARKET_SECONDS = 60.0
-SNAPSHOT = "book.snapshot"  # in a consumer's outbox: send this snapshot, then deltas after its seq
 
 
 class StreamError(Exception):
@@ -54,8 +55,8 @@ class StreamError(Exception):
 
 
 def _group(channel: str) -> str:
-    """The channel-layer group of a stream channel ("book:BTC-USDT" -> "book.BTC-USDT")."""
-    return channel.replace(":", ".")
+    """The channel-layer group of a market-data channel ("book:BTC-USDT" -> "market.BTC-USDT")."""
+    return market_group(channel.split(":")[1])
 
 
 @in_db_thread
@@ -141,8 +142,9 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def connect(self) -> None:
         self.subscriptions: set[str] = set()
         self.book_seq: dict[str, int] = {}  # symbol -> last seq sent
-        self.book_pending: dict[str, list[dict[str, Any]]] = {}  # symbol -> deltas waiting for its snapshot
-        self.outbox: deque[dict[str, Any]] = deque()  # market data to send, in order
+        self.book_pending: dict[str, list[tuple[str, Any, int]]] = {}  # deltas waiting for a snapshot
+        # Market data to send, in order: (channel, text, book seq), or (book channel, snapshot, its seq).
+        self.outbox: deque[tuple[str, Any, int]] = deque()
         self.draining = False
         self.resyncs: set[asyncio.Future[None]] = set()
         scope_user = self.scope.get("user")
@@ -259,16 +261,16 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         else:
             if channel.startswith("book:"):
                 self.book_pending[channel[5:]] = []  # deltas from now on wait for the snapshot
-            await fanout(self.channel_layer).add(group, self, self._relay)
+            await fanout(self.channel_layer).add(group, self, self._relay)  # once per market: no-op after
         self.subscriptions.add(channel)
 
     async def _leave(self, channel: str) -> None:
+        self.subscriptions.discard(channel)
         if channel == "user":
             if self.user is not None:
                 await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
-        else:
+        elif not any(_group(other) == _group(channel) for other in self.subscriptions):
             await fanout(self.channel_layer).discard(_group(channel), self)
-        self.subscriptions.discard(channel)
         if channel.startswith("book:"):
             self.book_seq.pop(channel[5:], None)
             self.book_pending.pop(channel[5:], None)
@@ -276,11 +278,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def _send_snapshot(self, market: Market) -> None:
         """Queue the book's snapshot, then the deltas that came while it was read (those after it go out)."""
         book = await _book(market)
+        channel = f"book:{market.symbol}"
         pending = self.book_pending.pop(market.symbol, None)
         if pending is None:
             return  # unsubscribed meanwhile
-        snapshot = {"type": "book.snapshot", "channel": f"book:{market.symbol}", **book}
-        self.outbox.append({"type": SNAPSHOT, "symbol": market.symbol, "seq": book["seq"], "snapshot": snapshot})
+        self.outbox.append((channel, {"type": "book.snapshot", "channel": channel, **book}, book["seq"]))
         self.outbox.extend(pending)
         await self._drain()
 
@@ -296,16 +298,21 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     # --- market data (published by the engine after commit, handed over by the process's fan-out) -
 
     async def _relay(self, event: dict[str, Any]) -> None:
-        """Take a market-data message from the fan-out: queue it, and send what is queued unless a send runs.
+        """Take a batch's market data from the fan-out: queue the parts subscribed to, and send the queue.
 
         The fan-out awaits this for each subscriber in turn, so it must never wait on the database: a
         book gap starts a new snapshot in a task of its own, and deltas wait for it in `book_pending`.
         """
-        if event["type"] == "book.delta" and (pending := self.book_pending.get(event["symbol"])) is not None:
-            pending.append(event)
-            return
-        self.outbox.append(event)
-        await self._drain()
+        symbol, seq = event["symbol"], event["seq"] or 0  # a batch has a book part only with a seq
+        for channel, text in event["parts"]:
+            if channel not in self.subscriptions:
+                continue
+            if channel[:5] == "book:" and (pending := self.book_pending.get(symbol)) is not None:
+                pending.append((channel, text, seq))
+            else:
+                self.outbox.append((channel, text, seq))
+        if self.outbox:
+            await self._drain()
 
     async def _drain(self) -> None:
         """Send the queued messages in order; one drain at a time, the others just queue."""
@@ -314,35 +321,29 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.draining = True
         try:
             while self.outbox:
-                event = self.outbox.popleft()
-                kind = event["type"]
-                if kind == "book.delta" and not self._book_delta(event):
-                    continue
-                if kind == SNAPSHOT:
-                    self.book_seq[event["symbol"]] = event["seq"]
-                    await self.send_json(event["snapshot"])
-                    continue
-                text = event.get("text")
-                if text is not None:
+                channel, payload, seq = self.outbox.popleft()
+                if isinstance(payload, dict):  # a snapshot: the deltas after its seq follow it
+                    self.book_seq[channel[5:]] = seq
+                    await self.send_json(payload)
+                elif channel[:5] != "book:" or self._book_delta(channel[5:], seq):
                     # The engine serialized it once for every subscriber: straight to the server.
-                    await self.base_send({"type": "websocket.send", "text": text})
+                    await self.base_send({"type": "websocket.send", "text": payload})
         finally:
             self.draining = False
 
-    def _book_delta(self, event: dict[str, Any]) -> bool:
+    def _book_delta(self, symbol: str, seq: int) -> bool:
         """Return whether to send the delta: it follows the last one sent. A gap starts a new snapshot."""
-        symbol = event["symbol"]
         last = self.book_seq.get(symbol)
-        if last is None or event["seq"] <= last:
+        if last is None or seq <= last:
             return False  # not subscribed any more, or already in the snapshot sent
-        if event["seq"] != last + 1:
-            logger.info("stream: %s delta %d after %d: sending a new snapshot", symbol, event["seq"], last)
+        if seq != last + 1:
+            logger.info("stream: %s delta %d after %d: sending a new snapshot", symbol, seq, last)
             del self.book_seq[symbol]
             self.book_pending[symbol] = []
             self.resyncs.add(task := asyncio.ensure_future(self._resync(symbol)))
             task.add_done_callback(self.resyncs.discard)
             return False
-        self.book_seq[symbol] = event["seq"]
+        self.book_seq[symbol] = seq
         return True
 
     async def user_orders(self, event: dict[str, Any]) -> None:

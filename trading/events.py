@@ -1,12 +1,15 @@
 """What the engine tells the world after each committed batch: the one place its events are made.
 
-Groups on the channel layer (one publish per event per group, whatever the number of subscribers):
-`book.SYMBOL` (level changes with the book's `seq`), `trades.SYMBOL`, `ticker.SYMBOL`,
-`candles.SYMBOL.INTERVAL`, and `user.ID` (which of that user's orders changed; the stream sends
-their current state). Public messages travel with their `text`, serialized once here, so a web
-process hands the same bytes to every subscriber. `ts` is the commit time (milliseconds since the
-epoch). Publishing never fails a batch: the batch is committed already, and a consumer that misses
-a book delta sees the gap in `seq` and sends its subscriber a new snapshot.
+Groups on the channel layer (one publish per group, whatever the number of subscribers):
+`market.SYMBOL`, one message per batch with what it changed of the market's public streams, and
+`user.ID` (which of that user's orders changed; the stream sends their current state). The market
+message carries, in order, the client message of each stream channel it touches (`book:SYMBOL`,
+the level changes with the book's `seq`; `trades:SYMBOL`; `candles:SYMBOL:INTERVAL`;
+`ticker:SYMBOL`), each serialized once here, so a web process hands the same text to every
+subscriber: one message per batch, and each subscriber's messages of a batch leave in one write.
+`ts` is the commit time (milliseconds since the epoch). Publishing never fails a batch: the batch
+is committed already, and a consumer that misses a book delta sees the gap in `seq` and sends its
+subscriber a new snapshot.
 """
 
 from __future__ import annotations
@@ -53,21 +56,25 @@ def _levels(batch: BatchEvents, levels: list[tuple[Decimal, Decimal]]) -> list[l
     return [[plain(price, batch.price_places), plain(quantity, batch.quantity_places)] for price, quantity in levels]
 
 
-def _public(group: str, channel: str, body: dict[str, Any], **routing: Any) -> tuple[str, dict[str, Any]]:
-    """A group message carrying the client's message as text, plus what the consumer routes on."""
-    kind = body["type"]
-    text = json.dumps({"type": kind, "channel": channel, **{k: v for k, v in body.items() if k != "type"}})
-    return group, {"type": kind, "text": text, **routing}
+def market_group(symbol: str) -> str:
+    return f"market.{symbol}"
+
+
+def _text(channel: str, body: dict[str, Any]) -> tuple[str, str]:
+    """(channel, the client's message as text): the type first, then the channel, then the rest."""
+    return channel, json.dumps(
+        {"type": body["type"], "channel": channel, **{k: v for k, v in body.items() if k != "type"}}
+    )
 
 
 def messages(batch: BatchEvents) -> list[tuple[str, dict[str, Any]]]:
     """Return (group, message) pairs for a committed batch."""
     symbol, ts = batch.symbol, round(batch.committed_at * 1000, 3)
-    out: list[tuple[str, dict[str, Any]]] = []
+    parts: list[tuple[str, str]] = []
     if batch.book_seq is not None:
         body = {"type": "book.delta", "symbol": symbol, "seq": batch.book_seq, "ts": ts}
         body |= {"bids": _levels(batch, batch.bids), "asks": _levels(batch, batch.asks)}
-        out.append(_public(f"book.{symbol}", f"book:{symbol}", body, symbol=symbol, seq=batch.book_seq))
+        parts.append(_text(f"book:{symbol}", body))
     if batch.trades:
         trades = [
             {
@@ -79,15 +86,17 @@ def messages(batch: BatchEvents) -> list[tuple[str, dict[str, Any]]]:
             }
             for t in batch.trades
         ]
-        body = {"type": "trades", "symbol": symbol, "trades": trades, "ts": ts}
-        out.append(_public(f"trades.{symbol}", f"trades:{symbol}", body))
+        parts.append(_text(f"trades:{symbol}", {"type": "trades", "symbol": symbol, "trades": trades, "ts": ts}))
     for interval, candle in sorted(batch.candles.items()):
         body = {"type": "candle", "symbol": symbol, "interval": interval, "ts": ts}
         body |= candle_fields(candle, batch.price_places, batch.quantity_places)
-        out.append(_public(f"candles.{symbol}.{interval}", f"candles:{symbol}:{interval}", body))
+        parts.append(_text(f"candles:{symbol}:{interval}", body))
     if batch.ticker is not None:
-        body = {"type": "ticker", **batch.ticker, "ts": ts}
-        out.append(_public(f"ticker.{symbol}", f"ticker:{symbol}", body))
+        parts.append(_text(f"ticker:{symbol}", {"type": "ticker", **batch.ticker, "ts": ts}))
+    out: list[tuple[str, dict[str, Any]]] = []
+    if parts:
+        market = {"type": "market.data", "symbol": symbol, "seq": batch.book_seq, "parts": [list(p) for p in parts]}
+        out.append((market_group(symbol), market))
     by_user: dict[int, list[int]] = defaultdict(list)
     for user_id, order_id, _status in batch.orders:
         by_user[user_id].append(order_id)
