@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("kyc.urls")),
     path("", include("wallets.urls")),
+    path("", include("apikeys.urls")),
     path("", include("trading.urls")),
     path("api/", include((api_urlpatterns, "api"))),
     path("admin/", admin.site.urls),
