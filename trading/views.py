@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.selectors import authenticated_user
 from accounts.views import add_domain_error
-from exchange.errors import DomainError
+from exchange.errors import DomainError, NotFound
 from trading import selectors, services
 from trading.forms import OrderForm, new_request_id
 from trading.models import Market, Order, OrderStatus, OrderType, Side, Trade
@@ -323,6 +323,8 @@ def trade_view(request: HttpRequest, symbol: str) -> HttpResponse:
 def order_cancel_view(request: HttpRequest, symbol: str, order_id: int) -> HttpResponse:
     try:
         order = services.cancel_order(user=authenticated_user(request), order_id=order_id)
+    except NotFound:
+        raise  # someone else's order, or none: the 404 page, as for any object that is not yours
     except DomainError as error:
         messages.error(request, error.message)
     else:

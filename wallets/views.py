@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.selectors import authenticated_user
 from accounts.services import has_two_factor
 from accounts.views import add_domain_error
-from exchange.errors import DomainError
+from exchange.errors import DomainError, NotFound
 from wallets import selectors, services, withdrawals
 from wallets.amounts import parse_amount
 from wallets.forms import SimulatedDepositForm, WithdrawForm
@@ -118,6 +118,8 @@ def history_view(request: HttpRequest) -> HttpResponse:
 def withdrawal_cancel_view(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
     try:
         withdrawals.cancel_withdrawal(user=authenticated_user(request), withdrawal_id=withdrawal_id)
+    except NotFound:
+        raise  # someone else's, or none: the 404 page
     except DomainError as error:
         messages.error(request, error.message)
     else:
