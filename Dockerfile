@@ -1,5 +1,13 @@
 # One image for every process of the exchange: web (daphne), engine, worker, beat and migrate.
 # docker-compose.yml picks the process with `command:`; the default is the web server.
+
+# The browser packages (package-lock.json), installed in a stage of their own: the image keeps only
+# the files the pages load, not Node.
+FROM node:20-bookworm-slim AS browser-packages
+WORKDIR /build
+COPY package.json package-lock.json /build/
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim-bookworm
 
 ENV DJANGO_SETTINGS_MODULE=exchange.settings.base \
@@ -19,6 +27,7 @@ COPY requirements.txt /app/requirements.txt
 RUN pip install --no-cache-dir -r /app/requirements.txt
 
 COPY . /app
+COPY --from=browser-packages /build/node_modules/lightweight-charts/dist /app/node_modules/lightweight-charts/dist
 
 # Static files are collected into the image. The values below exist only so that the strictly
 # parsed settings import during the build; collectstatic connects to neither the database nor

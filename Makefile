@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt package-lock.json | sha1sum | cut -c1-12)
 EMBEDDED := $(PY) -m exchange.embedded
 # Values that only `make lint` uses to check the production settings (never used to serve).
 DEPLOY_ENV := DEBUG=0 ALLOWED_HOSTS=exchange.example.com \
@@ -24,13 +24,17 @@ help:
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "Python 3.11 or newer is needed (PYTHON=python3.12 make ... picks another)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing Python packages into $(VENV) ..."
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@# The browser packages (the trade page's chart), served from node_modules as static files.
+	@if command -v npm >/dev/null; then \
+		echo "Installing browser packages into node_modules ..."; npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the pages work, the trade page has no chart (apt-get install npm, then make install)"; fi
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

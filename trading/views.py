@@ -1,7 +1,9 @@
-"""The trade page of a market: book, recent trades, the order form, the trader's orders and fills.
+"""Trading pages: a market's trade page, the markets overview and the signed-in user's dashboard.
 
 Anyone may read a market; placing and cancelling go through trading.services like the API does.
-The page is complete without JavaScript; static/trading/trade.js refreshes its panels from the API.
+Every page is complete without JavaScript; their scripts keep them live from /ws/stream (book,
+trades, ticker, candles, and the user's orders, balances and notifications), falling back to
+polling the REST API while the socket is down.
 """
 
 from __future__ import annotations
@@ -9,21 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal
+from functools import cache
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
 from accounts.selectors import authenticated_user
+from accounts.services import has_two_factor
 from accounts.views import add_domain_error
 from exchange.errors import DomainError, NotFound
-from trading import selectors, services
+from trading import marketdata, selectors, services
+from trading.consumers import BOOK_DEPTH as STREAM_BOOK_DEPTH
 from trading.forms import OrderForm, new_request_id
 from trading.models import Market, Order, OrderStatus, OrderType, Side, Trade
+from trading.portfolio import VALUATION_ASSET, Holding, portfolio_of
 from wallets import selectors as wallet_selectors
 
 BOOK_DEPTH = 15
@@ -115,6 +125,8 @@ class TradeRow:
 @dataclass(frozen=True)
 class OrderRow:
     id: int
+    symbol: str
+    pair: str
     side: str
     type: str
     price: str
@@ -131,6 +143,8 @@ class OrderRow:
 @dataclass(frozen=True)
 class FillRow:
     order_id: int
+    symbol: str
+    pair: str
     side: str
     role: str
     price: str
@@ -169,8 +183,11 @@ def order_row(order: Order, formats: Formats) -> OrderRow:
         quantity = f"{formats.quote(order.quote_quantity)} {formats.market.quote.code}"
     else:
         quantity = formats.base(order.quantity)
+    market = formats.market
     return OrderRow(
         id=order.pk,
+        symbol=market.symbol,
+        pair=f"{market.base.code}/{market.quote.code}",
         side=order.side,
         type=order.get_type_display(),
         price=formats.price(order.price) if order.type == OrderType.LIMIT else "Market",
@@ -191,6 +208,8 @@ def fill_row(trade: Trade, user: User, formats: Formats) -> FillRow:
     fee_asset = formats.market.base if order.side == Side.BUY else formats.market.quote
     return FillRow(
         order_id=order.pk,
+        symbol=formats.market.symbol,
+        pair=f"{formats.market.base.code}/{formats.market.quote.code}",
         side=order.side,
         role="Maker" if maker else "Taker",
         price=formats.price(trade.price),
@@ -210,13 +229,69 @@ class MarketTab:
     symbol: str
     label: str
     last_price: str
+    price_places: int
 
 
 def _market_tabs() -> list[MarketTab]:
     return [
-        MarketTab(m.symbol, f"{m.base.code}/{m.quote.code}", Formats(m).price(m.last_price))
+        MarketTab(m.symbol, f"{m.base.code}/{m.quote.code}", Formats(m).price(m.last_price), Formats(m).price_places)
         for m in Market.objects.select_related("base", "quote").order_by("symbol")
     ]
+
+
+@dataclass(frozen=True)
+class TickerView:
+    """A market's 24 hours as shown: prices to the tick, the change signed, volume to the lot."""
+
+    last: str
+    change: str
+    up: bool
+    down: bool
+    high: str
+    low: str
+    volume: str
+    quote_volume: str
+    quote_volume_exact: str  # as the API writes it, for the page's script
+    trades: int
+
+
+def ticker_view(market: Market, formats: Formats) -> TickerView:
+    ticker = marketdata.ticker(market)
+    change = Decimal(ticker["change_percent"]) if ticker["change_percent"] is not None else None
+
+    def price(value: str | None) -> str:
+        return formats.price(Decimal(value)) if value is not None else ""
+
+    return TickerView(
+        last=price(ticker["last"]),
+        change="" if change is None else f"{'+' if change > 0 else ''}{change:f}%",
+        up=change is not None and change > 0,
+        down=change is not None and change < 0,
+        high=price(ticker["high"]),
+        low=price(ticker["low"]),
+        volume=formats.base(Decimal(ticker["volume"])),
+        quote_volume=formats.quote(Decimal(ticker["quote_volume"])),
+        quote_volume_exact=ticker["quote_volume"],
+        trades=ticker["trades"],
+    )
+
+
+CHART_SCRIPT = "vendor/lightweight-charts/lightweight-charts.standalone.production.js"
+
+
+@cache
+def _chart_installed() -> bool:
+    return bool(finders.find(CHART_SCRIPT))
+
+
+def chart_script() -> str | None:
+    """The chart library's URL, or None when npm did not install it (the page then says so)."""
+    if not _chart_installed():
+        return None
+    try:
+        return static(CHART_SCRIPT)
+    except ValueError:  # a manifest without it: collectstatic ran before `npm ci`
+        return None
 
 
 def _render(
@@ -225,6 +300,10 @@ def _render(
     formats = Formats(market)
     trades = trade_rows(market, formats)
     context: dict[str, object] = {
+        "ticker": ticker_view(market, formats),
+        "intervals": list(marketdata.INTERVALS),
+        "chart_script": chart_script(),
+        "stream_book_depth": STREAM_BOOK_DEPTH,
         "market": market,
         "markets": _market_tabs(),
         "formats": formats,
@@ -346,3 +425,115 @@ def cancel_all_view(request: HttpRequest, symbol: str) -> HttpResponse:
         else:
             messages.info(request, "You have no open orders to cancel here.")
     return redirect("trading:trade", symbol=market.symbol)
+
+
+# --- Markets ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarketRow:
+    market: Market
+    formats: Formats
+    ticker: TickerView
+
+    @property
+    def quote_usdt(self) -> str:
+        """What the exchange statistics value one unit of the quote asset at (its reference price)."""
+        return f"{self.market.quote.reference_price_usdt.normalize():f}"
+
+
+@require_GET
+def markets_view(request: HttpRequest) -> HttpResponse:
+    """Every market with its last 24 hours; static/trading/markets.js keeps the tickers live."""
+    rows = [MarketRow(market, Formats(market), ticker_view(market, Formats(market))) for market in marketdata.markets()]
+    stats = marketdata.stats()
+    context = {"rows": rows, "stats": stats, "volume_24h_usdt": f"{Decimal(stats['volume_24h_usdt']):,f}"}
+    return render(request, "trading/markets.html", context)
+
+
+# --- The dashboard ----------------------------------------------------------------------------------
+
+DASHBOARD_ORDERS = 20
+DASHBOARD_FILLS = 8
+DASHBOARD_TRANSACTIONS = 6
+DASHBOARD_NOTIFICATIONS = 6
+
+
+def balance_places(holding: Holding) -> int:
+    """Balances are shown with at least two decimals (more when they have them), at most the asset's."""
+    return min(2, holding.decimals)
+
+
+def _age(moment: datetime, now: datetime) -> str:
+    return "just now" if (now - moment).total_seconds() < 60 else f"{timesince(moment, now)} ago"
+
+
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    """What a signed-in user lands on: holdings valued in USDT, open orders, fills, transfers, news.
+
+    static/js/dashboard.js keeps it live from the `user` channel (balances, orders, notifications)
+    and the tickers of the USDT markets (the prices the holdings are valued at).
+    """
+    user = authenticated_user(request)
+    now = timezone.now()
+    portfolio = portfolio_of(user=user)
+    markets = marketdata.markets()
+    formats = {market.pk: Formats(market) for market in markets}
+    orders = selectors.orders_of(user=user, status="open")[:DASHBOARD_ORDERS]
+    fills = selectors.fills_of(user=user)[:DASHBOARD_FILLS]
+    holdings = [
+        {
+            "holding": h,
+            "available": trim(h.available, h.decimals, balance_places(h)),
+            "locked": trim(h.locked, h.decimals, balance_places(h)),
+            "total": trim(h.total, h.decimals, balance_places(h)),
+            "value": f"{h.value_usdt:,f}",
+            "price": trim(h.price_usdt, 18, 2),
+        }
+        for h in portfolio.holdings
+    ]
+    context: dict[str, object] = {
+        "holdings": holdings,
+        "total_usdt": f"{portfolio.total_usdt:,f}",
+        "open_orders": [order_row(order, formats[order.market_id]) for order in orders],
+        "fills": [fill_row(trade, user, formats[trade.market_id]) for trade in fills],
+        "transactions": [
+            {
+                "type": row["type"],
+                "asset": row["asset_code"],
+                "amount": f"{row['amount_'].normalize():f}",
+                "status": row["status_"],
+                "created_at": row["created_at"],
+            }
+            for row in wallet_selectors.transactions_of(user=user)[:DASHBOARD_TRANSACTIONS]
+        ],
+        "notifications": [
+            {"note": note, "age": _age(note.created_at, now)}
+            for note in user.notifications.all()[:DASHBOARD_NOTIFICATIONS]
+        ],
+        "two_factor": has_two_factor(user),
+        "labels": {"statuses": dict(OrderStatus.choices), "reasons": REASONS},
+        "dashboard": {
+            "assets": {
+                h.asset: {"decimals": h.decimals, "places": balance_places(h), "price": f"{h.price_usdt:f}"}
+                for h in portfolio.holdings
+            },
+            "markets": {
+                m.symbol: {
+                    "base": m.base.code,
+                    "quote": m.quote.code,
+                    "price_places": formats[m.pk].price_places,
+                    "quantity_places": formats[m.pk].quantity_places,
+                }
+                for m in markets
+            },
+            "valued_by": sorted(m.symbol for m in markets if m.quote.code == VALUATION_ASSET),
+            "limits": {
+                "orders": DASHBOARD_ORDERS,
+                "fills": DASHBOARD_FILLS,
+                "transactions": DASHBOARD_TRANSACTIONS,
+                "notifications": DASHBOARD_NOTIFICATIONS,
+            },
+        },
+    }
+    return render(request, "dashboard.html", context)

@@ -293,7 +293,12 @@ SPECTACULAR_SETTINGS = {
 # --- Files ----------------------------------------------------------------------------------------
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "static"]
+# Browser packages come from npm (`make install` runs `npm ci`; the Dockerfile copies them in) and are
+# served from node_modules as they are: no bundler. Without Node the pages work, without the chart.
+CHARTS_DIST = BASE_DIR / "node_modules" / "lightweight-charts" / "dist"
+if CHARTS_DIST.is_dir():
+    STATICFILES_DIRS.append(("vendor/lightweight-charts", CHARTS_DIST))
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 # Served by daphne itself only when asked (development); production puts nginx in front.
 SERVE_STATIC = env_bool("SERVE_STATIC", DEBUG)

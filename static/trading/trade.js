@@ -1,8 +1,11 @@
-/* The trade page, live: re-render the book, recent trades and the trader's orders from the REST API.
+/* The trade page, live: the book, recent trades, the ticker and the chart from /ws/stream, and the
+ * trader's orders, fills and balances from its `user` channel (static/js/stream.js).
  *
  * The page is complete without this file. The render functions take the API's JSON shapes and know
- * nothing about how the data arrived, so a WebSocket feed can call them in place of the polling:
- * window.TradePage.render.book(payload), .trades(list), .openOrders(list), ...
+ * nothing about how the data arrived: window.TradePage.render.book(payload), .trades(list), ...
+ * The book is a snapshot with deltas applied in `seq` order; a gap starts it over from a new snapshot.
+ * Each (re)subscription fetches what a disconnection may have hidden (trades, orders, fills, candles).
+ * While the socket is down the page polls the REST API every few seconds instead.
  * Only GET requests are made here; placing and cancelling stay ordinary form posts.
  */
 (function () {
@@ -23,39 +26,20 @@
     signedIn: root.dataset.signedIn === "1",
     canCancel: root.dataset.canCancel === "1",
     cancelUrl: root.dataset.cancelUrl,
+    bookDepth: Number(root.dataset.bookDepth) || 15,
+    streamDepth: Number(root.dataset.streamDepth) || 50,
+    tradesShown: Number(root.dataset.tradesShown) || 30,
   };
   var labelsNode = document.getElementById("trade-labels");
   var labels = labelsNode ? JSON.parse(labelsNode.textContent) : { statuses: {}, reasons: {} };
 
   /* ---- Amounts: decimal strings, never floats ---------------------------------------------------- */
 
-  // "60000.000000" kept to 2 decimals at least -> "60000.00"; "0.50000000" to 4 -> "0.5000".
-  function trim(value, keep) {
-    if (value === null || value === undefined || value === "") return "";
-    var text = String(value);
-    var dot = text.indexOf(".");
-    if (dot < 0) return keep > 0 ? text + "." + "0".repeat(keep) : text;
-    var whole = text.slice(0, dot);
-    var fraction = text.slice(dot + 1).replace(/0+$/, "");
-    while (fraction.length < keep) fraction += "0";
-    return fraction ? whole + "." + fraction : whole;
-  }
+  var amounts = window.Exchange.amounts;
+  var trim = amounts.trim, units = amounts.units, fromUnits = amounts.fromUnits;
   var price = function (v) { return trim(v, cfg.pricePlaces); };
   var quantity = function (v) { return trim(v, cfg.quantityPlaces); };
   var ofAsset = function (v, code) { return code === cfg.base ? quantity(v) : price(v); };
-
-  // A decimal string as a BigInt of units at `scale` decimals (extra digits are cut off).
-  function units(text, scale) {
-    var match = /^\s*(\d*)(?:\.(\d*))?\s*$/.exec(String(text || ""));
-    if (!match || (match[1] === "" && !match[2])) return null;
-    var fraction = (match[2] || "").slice(0, scale);
-    while (fraction.length < scale) fraction += "0";
-    return BigInt((match[1] || "0") + fraction);
-  }
-  function fromUnits(value, scale) {
-    var text = value.toString().padStart(scale + 1, "0");
-    return scale ? text.slice(0, -scale) + "." + text.slice(-scale) : text;
-  }
 
   // "2026-11-26T08:07:12.345Z" -> "08:07:12": the time the server wrote, as the server renders it.
   function clock(iso) {
@@ -126,9 +110,10 @@
     }
   }
 
-  function renderTrades(trades) {
+  // `fresh`: ids of trades that just arrived, highlighted for a moment.
+  function renderTrades(trades, fresh) {
     fill(panel("trades"), trades.length ? trades.map(function (trade) {
-      return el("tr", {}, [
+      return el("tr", { "data-trade": trade.id, "class": fresh && fresh[trade.id] ? "fresh" : null }, [
         td(price(trade.price), "mono side-" + trade.taker_side),
         td(quantity(trade.quantity), "mono num"),
         el("td", { "class": "mono num muted" }, [time(trade.time, clock(trade.time))]),
@@ -138,12 +123,33 @@
   }
 
   function renderLastPrice(value, side) {
+    if (value === null || value === undefined) return;
     root.querySelectorAll("[data-last-price]").forEach(function (node) {
       node.textContent = price(value);
+      if (!side) return;
       node.classList.remove("side-buy", "side-sell");
       node.classList.add("side-" + side);
     });
     document.title = document.title.replace(/^(?:[\d.]+ · )?/, price(value) + " · ");
+  }
+
+  // The 24-hour figures of the header, from a `ticker` message or /api/market/ticker.
+  function renderTicker(ticker) {
+    var set = function (name, text) {
+      var node = root.querySelector('[data-ticker="' + name + '"]');
+      if (node) node.textContent = text;
+      return node;
+    };
+    var change = ticker.change_percent;
+    var node = set("change", change === null ? "—" : (amounts.compare(change, "0") > 0 ? "+" : "") + change + "%");
+    if (node) {
+      node.classList.toggle("side-buy", change !== null && amounts.compare(change, "0") > 0);
+      node.classList.toggle("side-sell", change !== null && amounts.compare(change, "0") < 0);
+    }
+    set("high", ticker.high === null ? "—" : price(ticker.high));
+    set("low", ticker.low === null ? "—" : price(ticker.low));
+    set("volume", quantity(ticker.volume) + " " + cfg.base);
+    renderLastPrice(ticker.last);
   }
 
   function orderPrice(order) { return order.type === "market" ? "Market" : price(order.price); }
@@ -219,14 +225,6 @@
     estimate();
   }
 
-  function renderLive(ok) {
-    var node = root.querySelector("[data-live]");
-    if (!node) return;
-    node.hidden = false;
-    node.textContent = ok ? "Live" : "Reconnecting…";
-    node.classList.toggle("stale", !ok);
-  }
-
   /* ---- The order form: show the fields the chosen order type uses -------------------------------- */
 
   var form = root.querySelector(".order-form");
@@ -291,7 +289,7 @@
     updateForm();
   }
 
-  /* ---- Fetching: poll the API; a WebSocket can replace this part alone ----------------------------- */
+  /* ---- Fetching from the REST API: at each (re)subscription, and as the fallback ----------------- */
 
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (response) {
@@ -300,24 +298,211 @@
     });
   }
   function query(base, params) { return base + "?" + new URLSearchParams(params).toString(); }
+  var LIVE_STATUSES = { pending: true, open: true, partially_filled: true };
+
+  /* ---- The book: a snapshot, then deltas in seq order -------------------------------------------- */
+
+  var book = null; // {seq, bids: Map, asks: Map, deep: {bids, asks}}; keys are canonical price strings
+  var bookChannel = "book:" + cfg.symbol;
+  var drawing = false;
+
+  function side(levels) {
+    var map = new Map();
+    levels.forEach(function (level) { map.set(trim(level[0], 0), level); });
+    return map;
+  }
+
+  function sorted(map, descending) {
+    var scale = cfg.quoteDecimals;
+    return Array.from(map.values()).sort(function (a, b) {
+      var x = units(a[0], scale), y = units(b[0], scale);
+      var order = x < y ? -1 : x > y ? 1 : 0;
+      return descending ? -order : order;
+    }).slice(0, cfg.bookDepth);
+  }
+
+  function drawBook() {
+    if (drawing) return;
+    drawing = true;
+    window.requestAnimationFrame(function () {
+      drawing = false;
+      if (book) renderBook({ bids: sorted(book.bids, true), asks: sorted(book.asks, false) });
+    });
+  }
+
+  function restart(reason) {
+    book = null;
+    root.dataset.bookRestarts = String(Number(root.dataset.bookRestarts || 0) + 1);
+    if (window.console) window.console.info("book: " + reason + ", asking for a new snapshot");
+    stream.resubscribe(bookChannel);
+  }
+
+  function onBook(message) {
+    if (message.type === "book.snapshot") {
+      book = {
+        seq: message.seq,
+        bids: side(message.bids),
+        asks: side(message.asks),
+        // A snapshot as deep as the stream sends may hide levels behind it.
+        deep: { bids: message.bids.length >= cfg.streamDepth, asks: message.asks.length >= cfg.streamDepth },
+      };
+      root.dataset.bookSeq = String(book.seq);
+      drawBook();
+    } else if (message.type === "book.delta" && book) {
+      if (message.seq <= book.seq) return; // in the snapshot already
+      if (message.seq !== book.seq + 1) { restart("delta " + message.seq + " after " + book.seq); return; }
+      book.seq = message.seq;
+      [["bids", message.bids], ["asks", message.asks]].forEach(function (pair) {
+        pair[1].forEach(function (level) {
+          if (amounts.isZero(level[1])) book[pair[0]].delete(trim(level[0], 0));
+          else book[pair[0]].set(trim(level[0], 0), level);
+        });
+      });
+      root.dataset.bookSeq = String(book.seq);
+      var short = ["bids", "asks"].some(function (name) { return book.deep[name] && book[name].size < cfg.bookDepth; });
+      if (short) { restart("levels beyond the snapshot are needed"); return; }
+      drawBook();
+    }
+  }
+
+  /* ---- Recent trades: fetched at subscription, then prepended as they come ---------------------- */
+
+  var trades = [];
+
+  function isoTime(value) { return typeof value === "number" ? new Date(value).toISOString() : value; }
+
+  function mergeTrades(list, highlight) {
+    var byId = {};
+    var fresh = {};
+    trades.forEach(function (t) { byId[t.id] = t; });
+    list.forEach(function (t) {
+      if (highlight && !byId[t.id]) fresh[t.id] = true;
+      byId[t.id] = { id: t.id, price: t.price, quantity: t.quantity, taker_side: t.taker_side, time: isoTime(t.time) };
+    });
+    trades = Object.keys(byId).map(function (id) { return byId[id]; })
+      .sort(function (a, b) { return b.id - a.id; }).slice(0, cfg.tradesShown);
+    renderTrades(trades, fresh);
+  }
+
+  function loadTrades() { return getJSON(root.dataset.tradesUrl).then(function (list) { mergeTrades(list, false); }); }
+
+  function onTrades(message) {
+    if (message.type === "subscribed") loadTrades().catch(function () {});
+    else if (message.type === "trades") mergeTrades(message.trades, true);
+  }
+
+  function onTicker(message) { if (message.type === "ticker") renderTicker(message); }
+
+  // The market switcher shows every market's last price, live too.
+  function onTabTicker(message) {
+    var tab = root.querySelector('[data-tab="' + message.symbol + '"]');
+    if (message.type !== "ticker" || !tab || message.last === null) return;
+    tab.querySelector("[data-tab-price]").textContent = trim(message.last, Number(tab.dataset.pricePlaces));
+  }
+
+  /* ---- The trader's orders, fills and balances: the `user` channel ------------------------------- */
+
+  var openOrders = new Map(); // id -> order
+  var history = [];
+  // Order id -> filled quantity, for the fill toasts; it starts with the open orders the server
+  // rendered, so that a fill between the page load and the subscription still gets its toast.
+  var filledSeen = {};
+  root.querySelectorAll("tr[data-order][data-filled]").forEach(function (row) {
+    filledSeen[row.dataset.order] = row.dataset.filled;
+  });
+  var replay = null; // order updates that arrived while the REST lists were on their way
+
+  function renderOrders() {
+    var list = Array.from(openOrders.values()).sort(function (a, b) { return b.id - a.id; });
+    renderOpenOrders(list);
+    renderHistory(history);
+  }
+
+  function applyOrder(order) {
+    if (LIVE_STATUSES[order.status]) {
+      openOrders.set(order.id, order);
+    } else {
+      openOrders.delete(order.id);
+      history = [order].concat(history.filter(function (o) { return o.id !== order.id; }))
+        .sort(function (a, b) { return b.id - a.id; }).slice(0, 20);
+    }
+  }
+
+  var fillsTimer = null;
+  function loadFills() {
+    return getJSON(query(root.dataset.fillsUrl, { symbol: cfg.symbol, page_size: 20 })).then(function (page) {
+      renderFills(page.results);
+    });
+  }
+  function fillsSoon() {
+    window.clearTimeout(fillsTimer);
+    fillsTimer = window.setTimeout(function () { loadFills().catch(function () {}); }, 150);
+  }
+
+  function loadAccount() {
+    replay = [];
+    return Promise.all([
+      getJSON(query(root.dataset.ordersUrl, { status: "open", symbol: cfg.symbol, page_size: 50 })),
+      getJSON(query(root.dataset.ordersUrl, { status: "closed", symbol: cfg.symbol, page_size: 20 })),
+      loadFills(),
+    ]).then(function (pages) {
+      openOrders = new Map(pages[0].results.map(function (o) { return [o.id, o]; }));
+      history = pages[1].results;
+      var all = pages[0].results.concat(history);
+      // Orders the page knew that filled while it was not listening (loading, reconnecting).
+      window.Exchange.fillToasts(all.filter(function (o) { return o.id in filledSeen; }), filledSeen, describe);
+      all.forEach(function (o) { filledSeen[o.id] = o.filled_quantity; });
+      (replay || []).forEach(applyOrder);
+      replay = null;
+      renderOrders();
+    }, function () { replay = null; });
+  }
+
+  function describe(order) {
+    if (order.symbol !== cfg.symbol) return "";
+    var average = order.average_price ? " at " + price(order.average_price) + " " + cfg.quote : "";
+    return capitalize(order.side) + " " + quantity(order.filled_quantity) + " " + cfg.base + average + ".";
+  }
+
+  function onUser(message) {
+    if (message.type === "subscribed") loadAccount();
+    else if (message.type === "balances") renderBalances(message.balances);
+    else if (message.type === "notification") window.Exchange.notificationToast(message);
+    else if (message.type === "fills") fillsSoon();
+    else if (message.type === "orders") {
+      window.Exchange.fillToasts(message.orders, filledSeen, describe);
+      var mine = message.orders.filter(function (o) { return o.symbol === cfg.symbol; });
+      if (!mine.length) return;
+      if (replay) replay.push.apply(replay, mine);
+      mine.forEach(applyOrder);
+      renderOrders();
+      if (mine.some(function (o) { return !amounts.isZero(o.filled_quantity); })) fillsSoon();
+    }
+  }
+
+  /* ---- The fallback: poll the API while the socket is down ---------------------------------------- */
 
   var ordersSeen = null; // what the open orders looked like last time: a change refreshes history and fills
 
   function refreshAccount() {
     return Promise.all([
-      getJSON(query(root.dataset.ordersUrl, { status: "closed", symbol: cfg.symbol, page_size: 20 })).then(function (page) { renderHistory(page.results); }),
-      getJSON(query(root.dataset.fillsUrl, { symbol: cfg.symbol, page_size: 20 })).then(function (page) { renderFills(page.results); }),
+      getJSON(query(root.dataset.ordersUrl, { status: "closed", symbol: cfg.symbol, page_size: 20 })).then(function (page) { history = page.results; renderHistory(history); }),
+      loadFills(),
       getJSON(root.dataset.balancesUrl).then(renderBalances),
     ]);
   }
 
   function poll() {
+    book = null; // the stream starts from a snapshot of its own when it is back
     var work = [
       getJSON(root.dataset.bookUrl).then(renderBook),
-      getJSON(root.dataset.tradesUrl).then(renderTrades),
+      loadTrades(),
+      getJSON(root.dataset.tickerUrl).then(renderTicker),
     ];
+    if (chart) work.push(chart.refresh());
     if (cfg.signedIn) {
       work.push(getJSON(query(root.dataset.ordersUrl, { status: "open", symbol: cfg.symbol, page_size: 50 })).then(function (page) {
+        openOrders = new Map(page.results.map(function (o) { return [o.id, o]; }));
         renderOpenOrders(page.results);
         var seen = JSON.stringify(page.results.map(function (o) { return [o.id, o.status, o.filled_quantity, o.cancel_requested]; }));
         if (seen !== ordersSeen) {
@@ -327,34 +512,62 @@
         return null;
       }));
     }
-    return Promise.all(work).then(function () { renderLive(true); }, function () { renderLive(false); });
+    return Promise.all(work).catch(function () {});
   }
 
+  var stream = window.Exchange.stream && window.WebSocket ? window.Exchange.stream() : null;
   var timer = null;
+  function polling() { return !stream || (stream.state !== "live" && stream.state !== "connecting"); }
   function schedule() {
     window.clearTimeout(timer);
     timer = window.setTimeout(function () {
-      if (document.hidden) { schedule(); return; }
+      if (document.hidden || !polling()) { schedule(); return; }
       poll().then(schedule);
     }, cfg.pollMs);
   }
-  document.addEventListener("visibilitychange", function () {
-    if (!document.hidden) { window.clearTimeout(timer); poll().then(schedule); }
-  });
+
+  var chartPanel = root.querySelector("[data-chart-panel]");
+  var chart = chartPanel && window.TradeChart
+    ? window.TradeChart.create(chartPanel, {
+      symbol: cfg.symbol,
+      candlesUrl: root.dataset.candlesUrl,
+      pricePlaces: cfg.pricePlaces,
+      quantityPlaces: cfg.quantityPlaces,
+      tick: root.dataset.tick,
+      stream: stream,
+    })
+    : null;
+
+  if (stream) {
+    stream.indicator(root.querySelector("[data-live]"));
+    stream.subscribe(bookChannel, onBook);
+    stream.subscribe("trades:" + cfg.symbol, onTrades);
+    root.querySelectorAll("[data-tab]").forEach(function (tab) {
+      stream.subscribe("ticker:" + tab.dataset.tab, onTabTicker);
+    });
+    stream.subscribe("ticker:" + cfg.symbol, onTicker);
+    if (cfg.signedIn) stream.subscribe("user", onUser);
+    stream.on("state", function (state) {
+      if (state === "reconnecting" || state === "offline") poll(); // at once, then every few seconds
+    });
+  } else {
+    poll();
+  }
+  schedule();
 
   window.TradePage = {
     render: {
       book: renderBook,
       trades: renderTrades,
+      ticker: renderTicker,
       openOrders: renderOpenOrders,
       history: renderHistory,
       fills: renderFills,
       balances: renderBalances,
-      live: renderLive,
     },
     poll: poll,
+    stream: stream,
+    chart: chart,
     stop: function () { window.clearTimeout(timer); timer = null; },
   };
-
-  poll().then(schedule);
 })();
