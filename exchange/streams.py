@@ -68,6 +68,7 @@ def in_db_thread(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 
 
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
+YIELD_EVERY = 100  # deliveries between two turns of the event loop
 
 
 class _Group:
@@ -118,11 +119,15 @@ class Fanout:
     async def _relay(self, group: str, state: _Group, channel: str) -> None:
         while True:
             message = await self.layer.receive(channel)
-            for member, deliver in list(state.members.items()):
+            for i, (member, deliver) in enumerate(list(state.members.items()), 1):
                 try:
                     await deliver(message)
                 except Exception:
                     logger.exception("streams: delivering a %s message to %r failed", group, member)
+                if i % YIELD_EVERY == 0:
+                    # Let the loop write what is queued and take handshakes: a thousand deliveries in one
+                    # step would hold both back for tens of milliseconds.
+                    await asyncio.sleep(0)
 
 
 _fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Fanout] = weakref.WeakKeyDictionary()

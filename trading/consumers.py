@@ -9,15 +9,16 @@ channels get an `error` message; the connection stays open.
 The engine publishes one message per batch and market (group `market.SYMBOL`) with the text of each
 stream channel it touched. It reaches a web process once through its fan-out (exchange.streams.Fanout),
 which hands it to the consumers subscribed to anything of that market in turn; each queues the parts
-its client subscribed to and sends the engine's text as it is. The private `user` channel is a
-channel-layer group per user. A book delta whose `seq` does not follow
-the last one sent (a message lost on the way) makes the consumer send a fresh snapshot instead, so
-a subscriber never applies a delta to the wrong book.
+its client subscribed to and sends the engine's text as it is. The private `user` channel is a group
+per user, through the same fan-out: a consumer has no channel-layer channel of its own. A book delta
+whose `seq` does not follow the last one sent (a message lost on the way) makes the consumer send a
+fresh snapshot instead, so a subscriber never applies a delta to the wrong book.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -25,7 +26,10 @@ from collections import deque
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework_simplejwt.exceptions import TokenError
@@ -147,11 +151,29 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.outbox: deque[tuple[str, Any, int]] = deque()
         self.draining = False
         self.resyncs: set[asyncio.Future[None]] = set()
+        self.user_events: deque[dict[str, Any]] = deque()
+        self.user_task: asyncio.Future[None] | None = None
         scope_user = self.scope.get("user")
         self.user: User | None = scope_user if getattr(scope_user, "is_authenticated", False) else None
         await self.accept()
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve the connection without a channel-layer channel of its own.
+
+        Channels gives each consumer one (a Redis SUBSCRIBE when it connects, an UNSUBSCRIBE when it
+        goes, a receive task meanwhile); here market data and the user channel both come through the
+        process's fan-out, so the consumer only waits for its client's messages.
+        """
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch([receive], self.dispatch)
+
     async def disconnect(self, code: int) -> None:
+        user_task = getattr(self, "user_task", None)
+        if user_task is not None:
+            user_task.cancel()
         for task in list(getattr(self, "resyncs", ())):
             task.cancel()
         for channel in list(getattr(self, "subscriptions", ())):
@@ -257,7 +279,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def _join(self, channel: str, group: str) -> None:
         if channel == "user":
-            await self.channel_layer.group_add(group, self.channel_name)
+            await fanout(self.channel_layer).add(group, self, self._user_event)
         else:
             if channel.startswith("book:"):
                 self.book_pending[channel[5:]] = []  # deltas from now on wait for the snapshot
@@ -268,7 +290,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.subscriptions.discard(channel)
         if channel == "user":
             if self.user is not None:
-                await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+                await fanout(self.channel_layer).discard(user_group(self.user.pk), self)
         elif not any(_group(other) == _group(channel) for other in self.subscriptions):
             await fanout(self.channel_layer).discard(_group(channel), self)
         if channel.startswith("book:"):
@@ -345,6 +367,22 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return False
         self.book_seq[symbol] = seq
         return True
+
+    # --- the user channel (published by services and the engine after commit) --------------------
+
+    async def _user_event(self, event: dict[str, Any]) -> None:
+        """Take a user event from the fan-out; handle the queue in a task, as these read the database."""
+        self.user_events.append(event)
+        if self.user_task is None or self.user_task.done():
+            self.user_task = asyncio.ensure_future(self._user_events())
+
+    async def _user_events(self) -> None:
+        while self.user_events:
+            event = self.user_events.popleft()
+            try:
+                await self.dispatch(event)
+            except Exception:
+                logger.exception("stream: handling %s failed", event.get("type"))
 
     async def user_orders(self, event: dict[str, Any]) -> None:
         if self.user is None:
