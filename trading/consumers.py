@@ -29,6 +29,7 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
+from channels.sessions import InstanceSessionWrapper
 from channels.utils import await_many_dispatch
 from django.conf import settings
 from rest_framework.utils.encoders import JSONEncoder
@@ -167,6 +168,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
+        # The session middleware wraps `send` to save the session with an HTTP response; it never acts
+        # on a WebSocket frame, yet reads the lazy session twice per frame (8% of daphne's time with
+        # 1,000 subscribers). Market data goes past it; everything else through it, as before.
+        wrapper = getattr(send, "__self__", None)
+        self.data_send = wrapper.real_send if isinstance(wrapper, InstanceSessionWrapper) else send
         with contextlib.suppress(StopConsumer):
             await await_many_dispatch([receive], self.dispatch)
 
@@ -349,7 +355,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                     await self.send_json(payload)
                 elif channel[:5] != "book:" or self._book_delta(channel[5:], seq):
                     # The engine serialized it once for every subscriber: straight to the server.
-                    await self.base_send({"type": "websocket.send", "text": payload})
+                    await self.data_send({"type": "websocket.send", "text": payload})
         finally:
             self.draining = False
 
