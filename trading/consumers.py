@@ -325,20 +325,21 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     # --- market data (published by the engine after commit, handed over by the process's fan-out) -
 
-    async def _relay(self, event: dict[str, Any]) -> None:
-        """Take a batch's market data from the fan-out: queue the parts subscribed to, and send the queue.
+    async def _relay(self, events: list[dict[str, Any]]) -> None:
+        """Take batches' market data from the fan-out: queue the parts subscribed to, and send the queue.
 
         The fan-out awaits this for each subscriber in turn, so it must never wait on the database: a
         book gap starts a new snapshot in a task of its own, and deltas wait for it in `book_pending`.
         """
-        symbol, seq = event["symbol"], event["seq"] or 0  # a batch has a book part only with a seq
-        for channel, text in event["parts"]:
-            if channel not in self.subscriptions:
-                continue
-            if channel[:5] == "book:" and (pending := self.book_pending.get(symbol)) is not None:
-                pending.append((channel, text, seq))
-            else:
-                self.outbox.append((channel, text, seq))
+        for event in events:
+            symbol, seq = event["symbol"], event["seq"] or 0  # a batch has a book part only with a seq
+            for channel, text in event["parts"]:
+                if channel not in self.subscriptions:
+                    continue
+                if channel[:5] == "book:" and (pending := self.book_pending.get(symbol)) is not None:
+                    pending.append((channel, text, seq))
+                else:
+                    self.outbox.append((channel, text, seq))
         if self.outbox:
             await self._drain()
 
@@ -376,9 +377,9 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     # --- the user channel (published by services and the engine after commit) --------------------
 
-    async def _user_event(self, event: dict[str, Any]) -> None:
-        """Take a user event from the fan-out; handle the queue in a task, as these read the database."""
-        self.user_events.append(event)
+    async def _user_event(self, events: list[dict[str, Any]]) -> None:
+        """Take user events from the fan-out; handle the queue in a task, as these read the database."""
+        self.user_events.extend(events)
         if self.user_task is None or self.user_task.done():
             self.user_task = asyncio.ensure_future(self._user_events())
 
