@@ -87,6 +87,7 @@ BENCH_STAMP := $(VENV)/.bench-$(shell sha1sum bench/requirements.txt | cut -c1-1
 bench: install $(BENCH_STAMP)
 	$(PY) bench/bench_core.py
 	$(PY) bench/bench_engine.py
+	$(PY) bench/bench_streams.py
 
 $(BENCH_STAMP): bench/requirements.txt
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
