@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
-from exchange.pagination import Pagination
+from exchange.pagination import Pagination, paginated
 from kyc import selectors, services
 from kyc.files import document_file_response
 from kyc.models import Document, DocumentType, Verification
@@ -123,7 +123,7 @@ class KycDocumentsApi(APIView):
         class Meta:
             ref_name = "KycDocumentInput"
 
-    @extend_schema(responses={200: DocumentOutputSerializer(many=True)})
+    @extend_schema(responses={200: paginated("KycDocumentPage", DocumentOutputSerializer(many=True))})
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(selectors.documents_of_user(user=authenticated_user(request)), request, self)
@@ -164,7 +164,7 @@ class KycPendingListApi(APIView):
 
     permission_classes = [IsAuthenticated, IsComplianceStaff]
 
-    @extend_schema(responses={200: StaffVerificationSerializer(many=True)})
+    @extend_schema(responses={200: paginated("StaffVerificationPage", StaffVerificationSerializer(many=True))})
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(selectors.pending_verifications(), request, self)

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
 from exchange.errors import ValidationFailed
-from exchange.pagination import Pagination
+from exchange.pagination import Pagination, paginated
 from kyc.permissions import requires_kyc_level
 from trading import selectors, services
 from trading.models import Market, Order, OrderType, SelfTradePrevention, Side, TimeInForce, Trade
@@ -145,7 +145,8 @@ class OrdersApi(APIView):
             OpenApiParameter("status", str, enum=["open", "closed"], required=False),
             OpenApiParameter("symbol", str, required=False),
         ],
-        responses={200: OrderSerializer(many=True)},
+        responses={200: paginated("OrderPage", OrderSerializer(many=True))},
+        operation_id="trading_orders_list",
     )
     def get(self, request: Request) -> Response:
         symbol = request.query_params.get("symbol")
@@ -194,22 +195,25 @@ class FillsApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("symbol", str, required=False)],
         responses={
-            200: inline_serializer(
-                "Fill",
-                {
-                    "id": serializers.IntegerField(),
-                    "symbol": serializers.CharField(),
-                    "order_id": serializers.IntegerField(),
-                    "side": serializers.CharField(),
-                    "role": serializers.ChoiceField(choices=["maker", "taker"]),
-                    "price": serializers.CharField(),
-                    "quantity": serializers.CharField(),
-                    "quote_quantity": serializers.CharField(),
-                    "fee": serializers.CharField(),
-                    "fee_asset": serializers.CharField(),
-                    "time": serializers.DateTimeField(),
-                },
-                many=True,
+            200: paginated(
+                "FillPage",
+                inline_serializer(
+                    "Fill",
+                    {
+                        "id": serializers.IntegerField(),
+                        "symbol": serializers.CharField(),
+                        "order_id": serializers.IntegerField(),
+                        "side": serializers.CharField(),
+                        "role": serializers.ChoiceField(choices=["maker", "taker"]),
+                        "price": serializers.CharField(),
+                        "quantity": serializers.CharField(),
+                        "quote_quantity": serializers.CharField(),
+                        "fee": serializers.CharField(),
+                        "fee_asset": serializers.CharField(),
+                        "time": serializers.DateTimeField(),
+                    },
+                    many=True,
+                ),
             )
         },
         description="Your trades (fills), newest first.",

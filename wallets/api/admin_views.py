@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
-from exchange.pagination import Pagination
+from exchange.pagination import Pagination, paginated
 from wallets import services, treasury
 from wallets.amounts import parse_amount, plain
 from wallets.models import Asset, ColdWallet, ColdWalletTransfer, ColdWalletTransferDirection
@@ -26,23 +26,22 @@ class IsTreasuryStaff(BasePermission):
         return bool(user.is_authenticated and user.is_staff and user.has_perm("wallets.view_coldwallettransfer"))
 
 
-COLD_TRANSFER_SCHEMA = inline_serializer(
-    "ColdWalletTransfer",
-    {
-        "id": serializers.IntegerField(),
-        "asset": serializers.CharField(),
-        "direction": serializers.CharField(),
-        "amount": serializers.CharField(),
-        "status": serializers.CharField(),
-        "automatic": serializers.BooleanField(),
-        "requested_by": serializers.IntegerField(allow_null=True),
-        "approved_by": serializers.IntegerField(allow_null=True),
-        "executed_by": serializers.IntegerField(allow_null=True),
-        "txid": serializers.CharField(),
-        "created_at": serializers.DateTimeField(),
-        "completed_at": serializers.DateTimeField(allow_null=True),
-    },
-)
+COLD_TRANSFER_FIELDS: dict[str, serializers.Field[Any, Any, Any, Any]] = {
+    "id": serializers.IntegerField(),
+    "asset": serializers.CharField(),
+    "direction": serializers.CharField(),
+    "amount": serializers.CharField(),
+    "status": serializers.CharField(),
+    "automatic": serializers.BooleanField(),
+    "requested_by": serializers.IntegerField(allow_null=True),
+    "approved_by": serializers.IntegerField(allow_null=True),
+    "executed_by": serializers.IntegerField(allow_null=True),
+    "txid": serializers.CharField(),
+    "created_at": serializers.DateTimeField(),
+    "completed_at": serializers.DateTimeField(allow_null=True),
+}
+COLD_TRANSFER_SCHEMA = inline_serializer("ColdWalletTransfer", COLD_TRANSFER_FIELDS)
+COLD_TRANSFER_LIST = type(COLD_TRANSFER_SCHEMA)(many=True)  # the same component, as a list
 
 
 def transfer_payload(transfer: ColdWalletTransfer) -> dict[str, Any]:
@@ -127,7 +126,7 @@ class ColdTransfersApi(APIView):
         class Meta:
             ref_name = "ColdTransferInput"
 
-    @extend_schema(responses={200: COLD_TRANSFER_SCHEMA})
+    @extend_schema(responses={200: paginated("ColdWalletTransferPage", COLD_TRANSFER_LIST)})
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         queryset = ColdWalletTransfer.objects.select_related("asset").order_by("-created_at", "-pk")

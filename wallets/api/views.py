@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
 from exchange.errors import NotFound, ValidationFailed
-from exchange.pagination import Pagination
+from exchange.pagination import Pagination, paginated
 from wallets import selectors, services, withdrawals
 from wallets.amounts import parse_amount, plain
 from wallets.models import Deposit, DepositAddress, WalletSettings, Withdrawal, WithdrawalAddress
@@ -194,7 +194,7 @@ class TransactionsApi(APIView):
             OpenApiParameter("asset", str, required=False),
             OpenApiParameter("type", str, enum=["deposit", "withdrawal"], required=False),
         ],
-        responses={200: TransactionSerializer(many=True)},
+        responses={200: paginated("WalletTransactionPage", TransactionSerializer(many=True))},
     )
     def get(self, request: Request) -> Response:
         kind = request.query_params.get("type") or None
@@ -231,7 +231,7 @@ class DepositAddressesApi(APIView):
     def _payload(self, address: DepositAddress) -> dict[str, Any]:
         return {"asset": address.asset.code, "address": address.address, "created_at": address.created_at}
 
-    @extend_schema(responses={200: DEPOSIT_ADDRESS_SCHEMA})
+    @extend_schema(responses={200: type(DEPOSIT_ADDRESS_SCHEMA)(many=True)})
     def get(self, request: Request) -> Response:
         user = authenticated_user(request)
         return Response([self._payload(a) for a in DepositAddress.objects.filter(user=user).select_related("asset")])
