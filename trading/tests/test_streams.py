@@ -4,6 +4,7 @@ user channel (never another user's events), errors that keep the connection open
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -237,6 +238,32 @@ def test_trades_move_the_candle_and_ticker_streams(traders: tuple[Any, Any]) -> 
         )
         ticker = await receive_until(ws, "ticker")
         assert (ticker["last"], ticker["volume"]) == ("61000.000000", "0.20000000")
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_a_ticker_held_back_by_the_once_a_second_limit_follows_when_the_second_is_up(
+    traders: tuple[Any, Any],
+) -> None:
+    alice, bob = traders
+    engine = engine_for("BTC-USDT")
+
+    async def scenario() -> None:
+        ws = await connect()
+        await ws.send_json_to({"op": "subscribe", "channels": ["ticker:BTC-USDT"]})
+        await receive_until(ws, "ticker")
+        await sync_to_async(lambda: (place(alice, "sell", "61000", "0.2"), place(bob, "buy", "61000", "0.1")))()
+        await sync_to_async(drain)(engine)
+        first = await receive_until(ws, "ticker")
+        assert first["volume"] == "0.10000000"
+        await sync_to_async(lambda: place(bob, "buy", "61000", "0.1"))()
+        await sync_to_async(drain)(engine)  # within the second: held back
+        assert await ws.receive_nothing(timeout=0.3)
+        await asyncio.sleep(1)
+        await sync_to_async(drain)(engine)  # an idle pass, after the second
+        second = await receive_until(ws, "ticker")
+        assert second["volume"] == "0.20000000"
         await ws.disconnect()
 
     run(scenario)
