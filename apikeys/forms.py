@@ -21,7 +21,9 @@ class ApiKeyForm(forms.Form):
     )
     expires_at = forms.DateTimeField(
         required=False,
-        label="Expires", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="Optional."
+        label="Expires",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Optional.",
     )
     otp = forms.CharField(
         required=False,
