@@ -148,6 +148,17 @@ DATABASE_URL = env_str("DATABASE_URL", "") or embedded.database_url()
 DATABASES = {"default": parse_database_url(DATABASE_URL).as_django()}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A psycopg connection pool per process (Django's `pool` option): requests borrow a connection and
+# give it back, which suits ASGI, where a request's thread does not outlive it. 0: no pool. With a
+# pool, connections are not also kept per thread (CONN_MAX_AGE must be 0).
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0, minimum=0)
+if DB_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 10, minimum=1),
+    }
 
 REDIS_URL = check_redis_url(env_str("REDIS_URL", "") or embedded.redis_url())
 
