@@ -1,9 +1,11 @@
 """/ws/stream: market data (book, trades, ticker, candles) and the private `user` channel.
 
-Client messages: `{"op": "subscribe" | "unsubscribe", "channels": [...]}`, `{"op": "auth", "token": JWT}`,
-`{"op": "ping"}`. Channels: `book:SYMBOL` (a snapshot, then deltas with consecutive `seq`),
-`trades:SYMBOL`, `ticker:SYMBOL`, `candles:SYMBOL:INTERVAL`, and `user` (your orders, fills, balances
-and notifications; needs the session cookie or an `auth` message first). Bad messages and unknown
+Client messages: `{"op": "subscribe" | "unsubscribe", "channels": [...]}`, `{"op": "auth", "token": JWT}`
+or `{"op": "auth", "key", "timestamp", "signature"}` (an API key with the `read` scope, signing
+`timestamp + "GET/ws/stream"` as for REST), `{"op": "ping"}`. Channels: `book:SYMBOL` (a snapshot,
+then deltas with consecutive `seq`), `trades:SYMBOL`, `ticker:SYMBOL`, `candles:SYMBOL:INTERVAL`, and
+`user` (your orders, fills, balances and notifications; needs the session cookie or an `auth`
+message first). Bad messages and unknown
 channels get an `error` message; the connection stays open.
 
 The engine publishes one message per batch and market (group `market.SYMBOL`) with the text of each
@@ -32,11 +34,15 @@ from channels.layers import get_channel_layer
 from channels.sessions import InstanceSessionWrapper
 from channels.utils import await_many_dispatch
 from django.conf import settings
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
+from apikeys.authentication import ip_allowed
+from apikeys.authentication import verify as verify_api_key
+from apikeys.models import Scope
 from exchange.streams import fanout, in_db_thread, user_group
 from trading import marketdata
 from trading.api.views import book_payload, order_payload
@@ -130,6 +136,25 @@ def _user_from_token(token: str) -> User | None:
     return User.objects.filter(pk=access.get(claim), is_active=True).first()
 
 
+STREAM_PATH = "/ws/stream"
+
+
+@in_db_thread
+def _user_from_api_key(key: str, timestamp: str, signature: str, ip: str) -> User:
+    """The user of a read-scoped API key that signed `timestamp + "GET/ws/stream"`, or StreamError."""
+    try:
+        api_key = verify_api_key(
+            key=key, timestamp=timestamp, sig=signature, method="GET", path=STREAM_PATH, query="", body=b""
+        )
+    except AuthenticationFailed as error:
+        raise StreamError("not_authenticated", str(error.detail)) from None
+    if not ip_allowed(api_key, ip):
+        raise StreamError("ip_not_allowed", f"This API key may not be used from {ip}.")
+    if Scope.READ not in api_key.scopes:
+        raise StreamError("scope_missing", "This API key lacks the `read` scope.")
+    return api_key.user
+
+
 @in_db_thread
 def _orders(user_id: int, order_ids: list[int]) -> list[dict[str, Any]]:
     orders = Order.objects.filter(user_id=user_id, pk__in=order_ids).select_related("market__base", "market__quote")
@@ -206,6 +231,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             op = content.get("op")
             if op == "ping":
                 await self.send_json({"type": "pong"})
+            elif op == "auth" and "key" in content:
+                await self._auth_api_key(content)
             elif op == "auth":
                 await self._auth(content.get("token"))
             elif op in ("subscribe", "unsubscribe"):
@@ -229,10 +256,20 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except ValueError:
             return None  # receive_json answers with a bad_message error
 
+    async def _auth_api_key(self, content: dict[str, Any]) -> None:
+        key, timestamp, signature = (content.get(name) for name in ("key", "timestamp", "signature"))
+        if not (isinstance(key, str) and isinstance(timestamp, str) and isinstance(signature, str)):
+            raise StreamError("bad_message", "An API-key auth carries `key`, `timestamp` and `signature`.")
+        client = self.scope.get("client") or ("", 0)
+        await self._signed_in(await _user_from_api_key(key, timestamp, signature, str(client[0])))
+
     async def _auth(self, token: Any) -> None:
         user = await _user_from_token(token) if isinstance(token, str) and token else None
         if user is None:
             raise StreamError("not_authenticated", "The token is not valid (or expired).")
+        await self._signed_in(user)
+
+    async def _signed_in(self, user: User) -> None:
         if self.user is not None and self.user.pk != user.pk and "user" in self.subscriptions:
             await self._leave("user")
         self.user = user

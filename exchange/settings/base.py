@@ -154,10 +154,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0, minimum=0)
 if DB_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
-        "max_size": DB_POOL_MAX_SIZE,
-        "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 10, minimum=1),
+    options = DATABASES["default"]["OPTIONS"]
+    assert isinstance(options, dict)  # noqa: S101  # nosec B101 (as_django() makes it a dict)
+    DATABASES["default"]["OPTIONS"] = {
+        **options,
+        "pool": {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 10, minimum=1),
+        },
     }
 
 REDIS_URL = check_redis_url(env_str("REDIS_URL", "") or embedded.redis_url())

@@ -267,3 +267,38 @@ def test_a_ticker_held_back_by_the_once_a_second_limit_follows_when_the_second_i
         await ws.disconnect()
 
     run(scenario)
+
+
+def test_an_api_key_authenticates_the_user_channel_with_a_signed_message(traders: tuple[Any, Any]) -> None:
+    import hashlib
+    import hmac
+    import time
+
+    from apikeys.services import create_key
+
+    alice, _ = traders
+    readable = create_key(user=alice, label="stream", scopes=["read"])
+    trade_only = create_key(user=alice, label="orders only", scopes=["trade"])
+
+    def auth(new: Any, secret: str | None = None) -> dict[str, str]:
+        timestamp = str(int(time.time() * 1000))
+        message = f"{timestamp}GET/ws/stream".encode()
+        signature = hmac.new((secret or new.secret).encode(), message, hashlib.sha256).hexdigest()
+        return {"op": "auth", "key": new.key, "timestamp": timestamp, "signature": signature}
+
+    async def scenario() -> None:
+        ws = await connect()
+        await ws.send_json_to(auth(readable, secret="wrong"))
+        assert (await receive(ws))["code"] == "not_authenticated"
+        await ws.send_json_to(auth(trade_only))
+        assert (await receive(ws))["code"] == "scope_missing"
+        signed = auth(readable)
+        await ws.send_json_to(signed)
+        assert await receive(ws) == {"type": "authenticated", "user_id": alice.pk}
+        await ws.send_json_to(signed)  # the same signed message again: a replay
+        assert (await receive(ws))["code"] == "not_authenticated"
+        await ws.send_json_to({"op": "subscribe", "channels": ["user"]})
+        assert await receive(ws) == {"type": "subscribed", "channel": "user"}
+        await ws.disconnect()
+
+    run(scenario)
