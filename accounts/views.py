@@ -21,6 +21,7 @@ from accounts.forms import LoginForm, OtpForm, PasswordChangeForm, RegisterForm
 from accounts.models import User
 from accounts.selectors import authenticated_user
 from exchange.errors import DomainError
+from exchange.throttling import page_rate_limit
 
 PENDING_LOGIN_KEY = "login_pending"
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -47,6 +48,7 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@page_rate_limit("register")
 def register_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
@@ -68,6 +70,7 @@ def register_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@page_rate_limit("login")
 def login_view(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     if request.user.is_authenticated:
@@ -91,6 +94,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@page_rate_limit("otp")
 def login_code_view(request: HttpRequest) -> HttpResponse:
     pending = request.session.get(PENDING_LOGIN_KEY)
     if not pending or time.time() - pending["at"] > settings.LOGIN_OTP_STEP_SECONDS:
@@ -124,6 +128,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@page_rate_limit("otp")
 def security_view(request: HttpRequest) -> HttpResponse:
     """Show and change the security settings: two-factor authentication and the password."""
     user = authenticated_user(request)

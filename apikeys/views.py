@@ -15,10 +15,12 @@ from apikeys import services
 from apikeys.forms import ApiKeyForm
 from apikeys.models import ApiKey
 from exchange.errors import DomainError
+from exchange.throttling import page_rate_limit
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@page_rate_limit("otp")
 def keys_view(request: HttpRequest) -> HttpResponse:
     user = authenticated_user(request)
     form = ApiKeyForm(request.POST or None)

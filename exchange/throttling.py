@@ -7,9 +7,13 @@ otp, withdraw, order). Counters are django-ratelimit's, in the Redis cache; over
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django_ratelimit.core import get_usage
 from redis.exceptions import RedisError
 from rest_framework.request import Request
@@ -57,3 +61,39 @@ class RateLimit(BaseThrottle):
 
     def wait(self) -> float | None:
         return float(self.time_left) if self.time_left else None
+
+
+def over_page_limit(request: HttpRequest, scope: str) -> int:
+    """Count one page POST against `scope`'s rate, per user (or address); return 0 or the seconds to wait."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        who = f"user:{user.pk}"
+    else:
+        who = f"ip:{request.META.get('REMOTE_ADDR', '')}"
+    try:
+        usage = get_usage(
+            request, group=f"page:{scope}", key=lambda _g, _r: who, rate=settings.RATE_LIMITS[scope], increment=True
+        )
+    except RedisError:
+        logger.warning("rate limits: Redis unavailable, letting requests through", exc_info=True)
+        return 0
+    if usage is None or not usage["should_limit"]:
+        return 0
+    return max(1, int(usage["time_left"]))
+
+
+def page_rate_limit(scope: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Limit a page's form posts with the API's `scope` rate: over it, a 429 page with Retry-After."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method == "POST" and (wait := over_page_limit(request, scope)):
+                response = render(request, "429.html", {"retry_after": wait}, status=429)
+                response["Retry-After"] = str(wait)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

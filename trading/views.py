@@ -29,6 +29,7 @@ from accounts.selectors import authenticated_user
 from accounts.services import has_two_factor
 from accounts.views import add_domain_error
 from exchange.errors import DomainError, NotFound
+from exchange.throttling import page_rate_limit
 from trading import marketdata, selectors, services
 from trading.consumers import BOOK_DEPTH as STREAM_BOOK_DEPTH
 from trading.forms import OrderForm, new_request_id
@@ -366,6 +367,7 @@ def trade_index_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@page_rate_limit("order")
 def trade_view(request: HttpRequest, symbol: str) -> HttpResponse:
     market = services.market_by_symbol(symbol)  # NotFound is an Http404: the 404 page
     if request.method == "GET" and symbol != market.symbol:

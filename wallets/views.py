@@ -16,6 +16,7 @@ from accounts.selectors import authenticated_user
 from accounts.services import has_two_factor
 from accounts.views import add_domain_error
 from exchange.errors import DomainError, NotFound
+from exchange.throttling import page_rate_limit
 from wallets import selectors, services, withdrawals
 from wallets.amounts import parse_amount
 from wallets.forms import SimulatedDepositForm, WithdrawForm
@@ -73,6 +74,7 @@ def deposit_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@page_rate_limit("withdraw")
 def withdraw_view(request: HttpRequest) -> HttpResponse:
     user = authenticated_user(request)
     form = WithdrawForm(request.POST or None, initial={"client_id": secrets.token_urlsafe(16)})

@@ -82,3 +82,15 @@ def test_failed_logins_are_throttled_per_address() -> None:
         assert login(client, name, "Password1!").status_code == 401
     assert login(client, "dave", PASSWORD).status_code == 429
     assert login(APIClient(REMOTE_ADDR="198.51.100.10"), "dave", PASSWORD).status_code == 200
+
+
+@override_settings(RATE_LIMITS=limits(register="2/m"))
+def test_page_forms_have_the_same_limits() -> None:
+    page = Client(REMOTE_ADDR="198.51.100.11")
+    form = {"username": "", "email": "", "password": "", "password2": ""}
+    assert [page.post("/register", form).status_code for _ in range(2)] == [200, 200]
+    refused = page.post("/register", form)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) >= 1
+    assert "Too many requests" in refused.content.decode()
+    assert page.get("/register").status_code == 200  # reading the page is not limited
