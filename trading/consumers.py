@@ -23,9 +23,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections import deque
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
@@ -52,10 +52,10 @@ from wallets.amounts import plain
 from wallets.selectors import balances_of
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_SUBSCRIPTIONS = 50
 BOOK_DEPTH = 50
-MARKET_SECONDS = 60.0
 
 
 class StreamError(Exception):
@@ -70,31 +70,45 @@ def _group(channel: str) -> str:
     return market_group(channel.split(":")[1])
 
 
+class _Read:
+    """A database read shared by the subscribers that ask for the same thing while it is pending.
+
+    A thousand clients reconnecting at once then cost a few reads, not a thousand queued in the one
+    database thread (where daphne's handshakes wait too, and it refuses those not done in 5 s).
+    """
+
+    def __init__(
+        self, key: tuple[asyncio.AbstractEventLoop, str, str], read: Callable[[_Read], Awaitable[Any]]
+    ) -> None:
+        self.started = False  # set by the read itself, in the database thread, before it reads
+        self.result = asyncio.ensure_future(read(self))
+        self.result.add_done_callback(lambda _done: self._forget(key))
+
+    def _forget(self, key: tuple[asyncio.AbstractEventLoop, str, str]) -> None:
+        if _reads.get(key) is self:
+            del _reads[key]
+
+
+_reads: dict[tuple[asyncio.AbstractEventLoop, str, str], _Read] = {}
+
+
+async def _shared(kind: str, symbol: str, read: Callable[[_Read], Awaitable[T]], *, unstarted: bool) -> T:
+    """Join the pending read of this kind and symbol (with `unstarted`: only one not begun yet), or start one."""
+    key = (asyncio.get_running_loop(), kind, symbol)
+    pending = _reads.get(key)
+    if pending is None or (unstarted and pending.started):
+        pending = _reads[key] = _Read(key, read)
+    return cast(T, await asyncio.shield(pending.result))
+
+
 @in_db_thread
-def _fetch_market(symbol: str) -> Market | None:
+def _fetch_market(symbol: str, read: _Read) -> Market | None:
+    read.started = True
     return Market.objects.select_related("base", "quote").filter(symbol=symbol).first()
 
 
-_markets: dict[str, tuple[float, Market]] = {}  # symbol -> (when read, market): what a subscription needs
-
-
 async def _market(symbol: str) -> Market | None:
-    """The market of a symbol, read again after MARKET_SECONDS: a reconnecting crowd asks for it at once."""
-    found = _markets.get(symbol)
-    if found is not None and time.monotonic() - found[0] < MARKET_SECONDS:
-        return found[1]
-    market = await _fetch_market(symbol)
-    if market is not None:
-        _markets[symbol] = (time.monotonic(), market)
-    return market
-
-
-class _Read:
-    """One snapshot read, shared by the subscribers that ask before it starts."""
-
-    def __init__(self, market: Market) -> None:
-        self.started = False
-        self.result = asyncio.ensure_future(_read_book(market, self))
+    return await _shared("market", symbol, lambda read: _fetch_market(symbol, read), unstarted=False)
 
 
 @in_db_thread
@@ -103,27 +117,9 @@ def _read_book(market: Market, read: _Read) -> dict[str, Any]:
     return book_payload(market, BOOK_DEPTH)
 
 
-_reads: dict[tuple[asyncio.AbstractEventLoop, str], _Read] = {}
-
-
 async def _book(market: Market) -> dict[str, Any]:
-    """The book's snapshot, read after the caller joined its group (so no delta falls between).
-
-    Subscribers that ask while a read is queued but not started share it: a thousand clients
-    reconnecting at once cost a few reads, not a thousand queued in the one database thread.
-    """
-    key = (asyncio.get_running_loop(), market.symbol)
-    read = _reads.get(key)
-    if read is None or read.started:
-        fresh = _reads[key] = _Read(market)
-
-        def forget(_done: object) -> None:
-            if _reads.get(key) is fresh:
-                del _reads[key]
-
-        fresh.result.add_done_callback(forget)
-        read = fresh
-    return await asyncio.shield(read.result)
+    """The book's snapshot, read after the caller joined its group, so that no delta falls between."""
+    return await _shared("book", market.symbol, lambda read: _read_book(market, read), unstarted=True)
 
 
 @in_db_thread
