@@ -24,7 +24,10 @@ each to every subscriber with `websockets.broadcast`; the same clients measure i
 
     .venv/bin/python bench/bench_streams.py [--clients 1000] [--seconds 30] [--daphnes 1,2]
         [--client-processes 2] [--interval 0.01] [--no-baseline] [--no-write] [--database-url URL]
-        [--profile DIR]   # py-spy (if on PATH) records each daphne over the window
+        [--no-pin] [--profile DIR]   # py-spy (if on PATH) records each server over the window
+
+After the runs on shared CPUs it runs one daphne and the baseline again with the server pinned to a
+CPU of its own and the rest of the benchmark on the others (--no-pin leaves those out).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ import tempfile
 import time
 from array import array
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +66,10 @@ TARGET_RATE = 20  # book deltas per second
 TARGET_CLIENTS = 1000
 CLIENT_CPU_LIMIT = 70  # % of a core: a client process above it may delay what it measures
 CONNECT_ATTEMPTS = 5
+# uvicorn as bench/requirements.txt pins it, with the websockets protocol and, as daphne, no compression.
+UVICORN = ["--ws", "websockets", "--ws-per-message-deflate", "false", "--lifespan", "off", "--log-level", "warning"]
+PINNED = ", pinned"  # the server on a CPU of its own, the rest of the benchmark on the others
+SIZE_SAMPLES = 10  # message sizes kept per client
 SETTLE_SECONDS = 4.0  # after the window: the market maker stops, the engine drains, the last messages arrive
 
 
@@ -147,7 +155,7 @@ async def run_client(url: str, client: Client, plan: Plan, latencies: array[floa
                     client.window_deltas += 1
                 else:
                     client.window_trades += 1
-                if len(sizes) < 2000:
+                if client.window_deltas + client.window_trades <= SIZE_SAMPLES:
                     sizes.append(len(text) if kind == "book.delta" else -len(text))
 
 
@@ -297,9 +305,11 @@ class Processes:
         self.env, self.logs = env, logs
         self.running: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def start(self, name: str, *command: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, *command: str, cpus: set[int] | None = None) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        if cpus:
+            os.sched_setaffinity(process.pid, cpus)
         self.running.append((name, process))
         return process
 
@@ -332,6 +342,14 @@ def cpu_seconds(pid: int) -> float:
     return float(times.user + times.system)
 
 
+def waiting_seconds(pid: int) -> float:
+    """Seconds the process's main thread spent runnable but waiting for a CPU (Linux schedstat)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 @dataclass
 class Result:
     name: str
@@ -356,6 +374,8 @@ class Result:
     clients_cpu: float = 0.0  # percent of one core, all client processes together
     roles_cpu: dict[str, float] = field(default_factory=dict)  # engine, market maker, PostgreSQL, Redis
     retries: int = 0  # handshakes the server refused (too slow) that the client made again
+    arrivals: list[float] = field(default_factory=list)  # ms from commit to a web process's channel layer
+    server_waiting: float = 0.0  # % of the window a server process was runnable but had no CPU (the most)
     delta_size: float = 0.0
     trade_size: float = 0.0
     failures: list[str] = field(default_factory=list)
@@ -376,7 +396,7 @@ class Result:
 
 
 def start_clients(
-    procs: Processes, urls: list[str], args: argparse.Namespace, control: Path, label: str
+    procs: Processes, urls: list[str], args: argparse.Namespace, control: Path, label: str, *, cpus: set[int] | None
 ) -> list[tuple[Path, subprocess.Popen[bytes]]]:
     n = args.client_processes
     children = []
@@ -386,7 +406,10 @@ def start_clients(
         # Each process takes the URLs in turn, so two servers get half the clients each.
         command = [sys.executable, __file__, "client", "--url", ",".join(urls), "--count", str(count)]
         children.append(
-            (out, procs.start(f"{label}-clients-{i}", *command, "--control", str(control), "--out", str(out)))
+            (
+                out,
+                procs.start(f"{label}-clients-{i}", *command, "--control", str(control), "--out", str(out), cpus=cpus),
+            )
         )
     return children
 
@@ -470,38 +493,60 @@ def check_complete(result: Result, summaries: list[dict[str, Any]], final_seq: i
                 result.missing += expected - c["trades"]
 
 
+def pinning(pinned: bool) -> tuple[set[int] | None, set[int] | None]:
+    """(the server's CPUs, the CPUs of the rest of the benchmark): the first CPU and the others, if pinned."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return ({cpus[0]}, set(cpus[1:])) if pinned and len(cpus) > 1 else (None, None)
+
+
 def measure_exchange(
-    daphnes: int, args: argparse.Namespace, env: dict[str, str], tmp: Path, engine: subprocess.Popen[bytes]
+    daphnes: int,
+    args: argparse.Namespace,
+    env: dict[str, str],
+    tmp: Path,
+    engine: subprocess.Popen[bytes],
+    *,
+    pinned: bool = False,
+    server: str = "daphne",
 ) -> Result:
     from django.db import connection
 
     from trading.models import Market, Order, Trade
 
     procs = Processes(env, tmp)
-    result = Result(f"ours: daphne x{daphnes}", daphnes=daphnes, clients=args.clients, seconds=args.seconds)
+    name = f"ours: {server} x{daphnes}" + (PINNED if pinned else "")
+    result = Result(name, daphnes=daphnes, clients=args.clients, seconds=args.seconds)
+    server_cpus, rest_cpus = pinning(pinned)
+    os.sched_setaffinity(engine.pid, rest_cpus or os.sched_getaffinity(0))
     market = Market.objects.get(symbol=SYMBOL)
     try:
         ports = [free_port() for _ in range(daphnes)]
         daphne = str(ROOT / ".venv" / "bin" / "daphne")
-        servers = [
-            procs.start(f"daphne{daphnes}-{i}", daphne, "-b", "127.0.0.1", "-p", str(port), "exchange.asgi:application")
-            for i, port in enumerate(ports)
-        ]
+        servers = []
+        for i, port in enumerate(ports):
+            command = [daphne, "-b", "127.0.0.1", "-p", str(port), "exchange.asgi:application"]
+            if server == "uvicorn":  # the same application under another ASGI server, for comparison
+                command = [str(ROOT / ".venv" / "bin" / "uvicorn"), "exchange.asgi:application", *UVICORN]
+                command += ["--host", "127.0.0.1", "--port", str(port)]
+            servers.append(procs.start(f"{server}{daphnes}-{i}", *command, cpus=server_cpus))
         for port in ports:
             wait_port(port)
         probe_compression(ports[0])
         maker = procs.start(
             f"market-maker-{daphnes}",
             sys.executable, "manage.py", "simulate_market", "--markets", SYMBOL,
-            "--interval", str(args.interval), "--seed", "7",
+            "--interval", str(args.interval), "--seed", "7", cpus=rest_cpus,
         )  # fmt: skip
         control = Path(tempfile.mkdtemp(dir=tmp))
         urls = [f"ws://127.0.0.1:{port}/ws/stream" for port in ports]
-        children = start_clients(procs, urls, args, control, f"ours{daphnes}")
+        children = start_clients(procs, urls, args, control, f"{server}{daphnes}", cpus=rest_cpus)
+        probe = ArrivalProbe()
+        probe.start()
         window = open_window(result, control, children, args)
+        probe.window = (window.start, window.end)
         time.sleep(max(0.0, window.start - time.time()))
         meter = Meter(servers, children, {"engine": engine, "market maker": maker})
-        profilers = start_profilers(procs, servers, args, f"daphne-x{daphnes}")
+        profilers = start_profilers(procs, servers, args, f"{server}-x{daphnes}")
         market.refresh_from_db()
         seq0 = market.book_seq
         time.sleep(max(0.0, window.end - time.time()))
@@ -519,12 +564,64 @@ def measure_exchange(
         trade_ids = list(Trade.objects.filter(market=market).order_by("id").values_list("id", flat=True))
         connection.close()
         summaries, latencies = finish_clients(children, procs)
+        result.arrivals = probe.stop()
         summarize(result, summaries, latencies, args.seconds)
         result.deltas_per_second = produced  # the engine's count, whatever the clients got
         check_complete(result, summaries, market.book_seq, trade_ids)
     finally:
         procs.stop_all()
     return result
+
+
+class ArrivalProbe:
+    """A channel-layer subscriber to the market's group in this process, as a web process is one.
+
+    It splits the latency: engine commit to arrival at a web process (the engine's publishing and
+    Redis), the rest being the server's fan-out and the clients.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.latencies: list[float] = []
+        self.window = (math.inf, math.inf)
+        self.ready = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+        self.channel = ""
+
+    def start(self) -> None:
+        self.thread.start()
+        self.ready.wait(30)
+
+    async def _run(self) -> None:
+        from channels.layers import get_channel_layer
+
+        from trading.events import market_group
+
+        layer = get_channel_layer()
+        self.loop = asyncio.get_running_loop()
+        self.channel = await layer.new_channel()
+        await layer.group_add(market_group(SYMBOL), self.channel)
+        self.ready.set()
+        while True:
+            message = await layer.receive(self.channel)
+            now = time.time()
+            if message["type"] == "stop":
+                return
+            if self.window[0] <= now < self.window[1]:
+                for channel, text in message["parts"]:
+                    if channel.startswith("book:"):
+                        self.latencies.append(now * 1000 - json.loads(text)["ts"])
+
+    def stop(self) -> list[float]:
+        from channels.layers import get_channel_layer
+
+        if self.loop is not None:
+            stop = get_channel_layer().send(self.channel, {"type": "stop"})
+            asyncio.run_coroutine_threadsafe(stop, self.loop).result(10)
+        self.thread.join(10)
+        return sorted(self.latencies)
 
 
 class Meter:
@@ -540,6 +637,7 @@ class Meter:
 
         self.servers, self.clients, self.others = servers, [p for _out, p in children], others or {}
         self.server0 = sum(cpu_seconds(p.pid) for p in self.servers)
+        self.wait0 = [waiting_seconds(p.pid) for p in self.servers]
         self.client0 = [cpu_seconds(p.pid) for p in self.clients]
         self.roles0 = self.roles()
         self.machine0 = psutil.cpu_times()
@@ -559,6 +657,8 @@ class Meter:
 
     def read(self, result: Result, seconds: float) -> None:
         result.server_cpu = 100 * (sum(cpu_seconds(p.pid) for p in self.servers) - self.server0) / seconds
+        waits = [waiting_seconds(p.pid) - w0 for p, w0 in zip(self.servers, self.wait0, strict=True)]
+        result.server_waiting = 100 * max(waits) / seconds
         used = [cpu_seconds(p.pid) - c0 for p, c0 in zip(self.clients, self.client0, strict=True)]
         result.client_cpu = 100 * max(used) / seconds
         result.clients_cpu = 100 * sum(used) / seconds
@@ -594,9 +694,11 @@ def start_profilers(
     return profilers
 
 
-def measure_baseline(reference: Result, args: argparse.Namespace, tmp: Path) -> Result:
+def measure_baseline(reference: Result, args: argparse.Namespace, tmp: Path, *, pinned: bool = False) -> Result:
     procs = Processes(dict(os.environ), tmp)
-    result = Result("websockets broadcast", daphnes=1, clients=args.clients, seconds=args.seconds)
+    name = "websockets broadcast" + (PINNED if pinned else "")
+    result = Result(name, daphnes=1, clients=args.clients, seconds=args.seconds)
+    server_cpus, rest_cpus = pinning(pinned)
     port = free_port()
     control = Path(tempfile.mkdtemp(dir=tmp))
     try:
@@ -605,9 +707,9 @@ def measure_baseline(reference: Result, args: argparse.Namespace, tmp: Path) -> 
         command += ["--trade-rate", repr(reference.trade_messages_per_second)]
         command += ["--delta-size", str(round(reference.delta_size or 300))]
         command += ["--trade-size", str(round(reference.trade_size or 200))]
-        server = procs.start("baseline-server", *command)
+        server = procs.start("baseline-server", *command, cpus=server_cpus)
         wait_port(port)
-        children = start_clients(procs, [f"ws://127.0.0.1:{port}/"], args, control, "baseline")
+        children = start_clients(procs, [f"ws://127.0.0.1:{port}/"], args, control, "baseline", cpus=rest_cpus)
         window = open_window(result, control, children, args)
         time.sleep(max(0.0, window.start - time.time()))
         meter = Meter([server], children)
@@ -648,7 +750,12 @@ def cpu_line(r: Result) -> str:
     parts.append(f"everything else on the machine {max(0.0, r.machine_cpu * cores - ours):.0f}")
     retries = f"; {r.retries} handshakes refused and made again" if r.retries else ""
     per = f"; {r.server_cpu * 1e4 / r.rate:.0f} us of server CPU per message delivered" if r.rate else ""
-    return f"- {r.name}: {', '.join(parts)}{per}{retries}"
+    per += f"; the server waited for a CPU {r.server_waiting:.0f}% of the window"
+    arrival = ""
+    if r.arrivals:
+        p50, p99 = (r.arrivals[min(len(r.arrivals) - 1, int(q * len(r.arrivals)))] for q in (0.5, 0.99))
+        arrival = f"; commit to arrival at a web process's channel layer p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+    return f"- {r.name}: {', '.join(parts)}{per}{retries}{arrival}"
 
 
 COLUMNS = [
@@ -671,20 +778,34 @@ def header() -> str:
     return "| " + " | ".join(c for c, _ in COLUMNS) + " |\n| " + " | ".join(a for _, a in COLUMNS) + " |"
 
 
-NOTES = """What the profile showed (py-spy on daphne, `--profile DIR`), and what changed in the stream path:
+NOTES = """What the profile showed (py-spy on daphne: `--profile DIR`), and what changed in the stream path:
 
 - Channels ran `close_old_connections` in the one database thread before every handler, per message and per
-  subscriber: 37% of daphne's samples, with handshakes and snapshots queued behind it. The consumer skips it
-  (its database calls close old connections themselves).
-- Each consumer had a channel-layer channel and joined the groups itself: a queue, a Task, `asyncio.wait` and
-  a msgpack decode per message per subscriber, a Redis SUBSCRIBE per connection. Now each web process joins a
-  market's group once (exchange.streams.Fanout) and hands each round of messages to its consumers in turn; the
-  engine publishes one message per batch and market with the text of every channel it touched.
-- A wave of subscribers shares one snapshot read; market data frames skip the session middleware's send
-  wrapper (8% of samples); a subscriber's messages of a round leave in one write.
-- What is left is daphne, autobahn and Twisted per frame (framing, an eager debug-log format, and per write a
-  send() and two epoll changes): about 25 us of CPU per message delivered, where the baseline spends under 10.
-  permessage-deflate is not negotiated (daphne does not offer to accept it), so compression costs nothing.
+  subscriber: 37% of daphne's samples, handshakes and snapshots queued behind it, 384 of 1,000 handshakes
+  refused. The consumer skips it (its database calls close old connections themselves).
+- Each consumer had a channel-layer channel and joined the groups itself: per message and subscriber a queue,
+  a Task, `asyncio.wait` and a msgpack decode; per connection a Redis SUBSCRIBE. Now a web process joins a
+  market's group once (exchange.streams.Fanout) and hands each round of messages, everything that arrived
+  since the last, to its consumers in turn; the engine publishes one message per batch and market with the
+  text of every channel the batch touched; a subscriber's frames of a round leave in one write.
+- Subscribers arriving together share one market read and one snapshot read; market data frames skip the
+  session middleware's send wrapper (8% of samples).
+- What is left is daphne, autobahn and Twisted per frame: about 15-30 us of CPU per message delivered, where
+  the baseline spends about 10. Of daphne's time, ~14% is autobahn formatting (with click) the arguments of a
+  debug log line in `sendData` that is never emitted, ~25% Twisted's write path (a send() per connection per
+  round and two epoll changes). permessage-deflate is not negotiated (daphne does not accept it), so
+  compression costs nothing. Engine commit to arrival at a web process is a few ms (the CPU lines); the rest
+  is the fan-out and waiting for a CPU on a machine that everything shares.
+- Before these changes the same script measured, on one daphne: 616 of 1,000 clients connected (384
+  handshakes refused), p50 24 s and p99 29.8 s, the market maker held to 13.6 book deltas/s by the load.
+
+What remains for the target: a round to 1,000 subscribers costs daphne 20-30 ms of CPU (a frame and a write
+each), so at 20-30 rounds a second it needs most of a core to itself to keep p99 under 100 ms; here the
+clients, engine, market maker and PostgreSQL take the other core and part of its, and even the minimal
+server sits near 100 ms. On a machine with a core per server process (or clients elsewhere) the same code
+has the headroom; beyond that, serving public market data from a lighter server (see the uvicorn rows, or a
+websockets process fed by the same channel layer) cuts the per-frame cost, and autobahn's eager debug-log
+formatting is worth an upstream fix.
 """
 
 
@@ -731,9 +852,12 @@ and `trades:{SYMBOL}`; measured over {args.seconds:.0f} s once every client had 
 (`simulate_market --interval {args.interval}`) feeds the engine. Latency is client receipt time minus the message's
 `ts` (the engine's commit time; one clock); msgs/s is book deltas and trades received by all clients together
 ({sizes}). The baseline is a minimal `websockets` server in the script that makes messages of the same
-sizes at the same rates in-process and hands each to every subscriber with `websockets.broadcast`. Server and
+sizes at the same rates in-process and hands each to every subscriber with `websockets.broadcast`. "ours: uvicorn"
+is this application under uvicorn (websockets protocol, no compression) instead of daphne, for comparison. Server and
 client CPU in % of one core (client: the busiest process); machine in % of all cores. Subscribed: clients with a
-snapshot before the window, and how long connecting them took (20 handshakes at a time).
+snapshot before the window, and how long connecting them took (20 handshakes at a time). Rows marked pinned put
+the server process alone on the first CPU and the engine, the market maker and the clients on the others
+(PostgreSQL, Redis and any other work still run anywhere): what the server does with a core of its own.
 
 {header()}
 {chr(10).join(row(r) for r in results)}
@@ -742,7 +866,8 @@ snapshot before the window, and how long connecting them took (20 handshakes at 
 (a gap, a repeat, or the server's second snapshot after a gap counts), trade ids increase, and once the market
 maker has stopped and the engine drained, every client has the last `seq` and every trade since its first.
 
-CPU during the window, in % of one core (PostgreSQL and Redis: all their processes):
+CPU during the window, in % of one core (PostgreSQL and Redis: all their processes), and for our server the part
+of the latency before daphne (engine commit to arrival at a channel-layer subscriber in another process):
 {chr(10).join(cpu_line(r) for r in results)}
 
 {NOTES}
@@ -752,7 +877,8 @@ CPU during the window, in % of one core (PostgreSQL and Redis: all their process
 def versions() -> dict[str, str]:
     from importlib.metadata import version
 
-    return {name: version(name) for name in ("daphne", "channels", "channels_redis", "websockets")}
+    names = ["daphne", "channels", "channels_redis", "websockets"] + (["uvicorn"] if find_spec("uvicorn") else [])
+    return {name: version(name) for name in names}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -766,6 +892,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--interval", type=float, default=0.01, help="simulate_market --interval")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--no-uvicorn", dest="uvicorn", action="store_false", help="leave out the uvicorn runs")
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="leave out the runs with the server on a CPU of its own (one daphne, then the baseline)",
+    )
     parser.add_argument("--database-url", help="a server to use (default: DATABASE_URL, else the embedded one)")
     parser.add_argument("--profile", help="a folder for py-spy profiles of the servers over the window")
     parser.add_argument("--keep-logs", action="store_true")
@@ -804,18 +937,24 @@ def main(argv: list[str] | None = None) -> int:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the engine did not start: {procs.output('engine')[-2000:]}")
             time.sleep(0.2)
-        for count in (int(n) for n in args.daphnes.split(",") if n):
-            print(
-                f"daphne x{count}: {args.clients} clients over {args.client_processes} processes, {args.seconds:.0f} s"
-            )
-            result = measure_exchange(count, args, dict(os.environ), tmp, engine)
-            results.append(result)
-            print(row(result), cpu_line(result), *result.failures[:3], sep="\n  ")
-        if not args.no_baseline and results:
-            print("baseline: websockets broadcast")
-            result = measure_baseline(results[0], args, tmp)
-            results.append(result)
-            print(row(result), cpu_line(result), *result.failures[:3], sep="\n  ")
+        pinned_too = args.pin and len(os.sched_getaffinity(0)) > 1
+        for pinned in (False, True) if pinned_too else (False,):
+            counts = [int(n) for n in args.daphnes.split(",") if n]
+            runs = [("daphne", count) for count in (counts[:1] if pinned else counts)]
+            if args.uvicorn and find_spec("uvicorn") is not None:
+                runs.append(("uvicorn", 1))
+            for server, count in runs:
+                print(f"{server} x{count}{PINNED if pinned else ''}: {args.clients} clients, {args.seconds:.0f} s")
+                result = measure_exchange(count, args, dict(os.environ), tmp, engine, pinned=pinned, server=server)
+                results.append(result)
+                print(row(result), cpu_line(result), *result.failures[:3], sep="\n  ")
+            if not args.no_baseline and results:
+                print(f"baseline: websockets broadcast{PINNED if pinned else ''}")
+                daphnes = [r for r in results if r.name.startswith("ours: daphne")]
+                reference = next(r for r in daphnes if r.name.endswith(PINNED) == pinned)
+                result = measure_baseline(reference, args, tmp, pinned=pinned)
+                results.append(result)
+                print(row(result), cpu_line(result), *result.failures[:3], sep="\n  ")
     finally:
         procs.stop_all()
         from django.db import connection
