@@ -36,20 +36,26 @@ MID = 10_000  # ticks
 CROSSING = 0.30
 CANCELS = 0.20
 
-# (order id, is a buy, price in ticks, quantity in lots); quantity 0 means "cancel order id".
-Command = tuple[int, bool, int, int]
+# (order id, is a buy, price in ticks, quantity in lots, user); quantity 0 means "cancel order id".
+Command = tuple[int, bool, int, int, int]
 Fill = tuple[int, int, int, int]  # maker order, taker order, price, quantity
 Runner = Callable[[Sequence[Command], list[Fill] | None], float]
 
 
-def make_workload(count: int, cancel_share: float, seed: int) -> list[Command]:
-    """Return `count` commands; resting orders sit 0-49 ticks off the mid, takers cross by up to 5."""
+def make_workload(
+    count: int, cancel_share: float, seed: int, *, mid: int = MID, traders: int | None = None, first_id: int = 1
+) -> list[Command]:
+    """Return `count` commands; resting orders sit 0-49 ticks off the mid, takers cross by up to 5.
+
+    By default each order has a user of its own (the peers have no self-trade prevention); with
+    `traders`, users are drawn from that many (bench_engine.py), and the book follows their self-trades.
+    """
     rng = random.Random(seed)  # noqa: S311  (a repeatable workload, not a secret)
     # A FIFO book follows the workload only so that cancels pick orders that are resting right then.
     book = OrderBook(Algorithm.FIFO)
     resting: list[int] = []
     commands: list[Command] = []
-    next_id = 1
+    next_id = first_id
     while len(commands) < count:
         if resting and rng.random() < cancel_share:
             while resting:
@@ -59,18 +65,19 @@ def make_workload(count: int, cancel_share: float, seed: int) -> list[Command]:
                 resting.pop()
                 if order_id in book.orders:  # not filled since
                     book.cancel(order_id)
-                    commands.append((order_id, False, 0, 0))
+                    commands.append((order_id, False, 0, 0, -1))
                     break
             continue
         is_buy = rng.random() < 0.5
         offset = -rng.randint(0, 4) if rng.random() < CROSSING else rng.randint(0, 49)
-        price = MID - offset if is_buy else MID + 1 + offset
+        price = mid - offset if is_buy else mid + 1 + offset
         quantity = rng.randint(1, 100)
+        user = next_id if traders is None else rng.randrange(traders)
         side = Side.BUY if is_buy else Side.SELL
-        book.place(Order(next_id, next_id, side, quantity, price))
+        book.place(Order(next_id, user, side, quantity, price))
         if next_id in book.orders:
             resting.append(next_id)
-        commands.append((next_id, is_buy, price, quantity))
+        commands.append((next_id, is_buy, price, quantity, user))
         next_id += 1
     return commands
 
@@ -84,7 +91,7 @@ def ours(algorithm: Algorithm) -> Runner:
         place, cancel = book.place, book.cancel
         buy, sell = Side.BUY, Side.SELL
         start = process_time()
-        for order_id, is_buy, price, quantity in commands:
+        for order_id, is_buy, price, quantity, _user in commands:
             if quantity:
                 events = place(Order(order_id, order_id, buy if is_buy else sell, quantity, price))
             else:
@@ -106,7 +113,7 @@ def pyorderbook_runner() -> Runner:
         handles: dict[int, object] = {}  # its orders are cancelled by object, and carry a random UUID
         ours_by_uuid: dict[object, int] = {}
         start = process_time()
-        for order_id, is_buy, price, quantity in commands:
+        for order_id, is_buy, price, quantity, _user in commands:
             if quantity:
                 order = handles[order_id] = new_order(bid if is_buy else ask, "X", price, quantity)
                 blotter = match(order)
@@ -132,7 +139,7 @@ def cython_orderbook_runner() -> Runner:
         bid, ask = cython_orderbook.OrderSide.BID, cython_orderbook.OrderSide.ASK
         handles: dict[int, str] = {}  # its order ids come from a global counter
         start = process_time()
-        for order_id, is_buy, price, quantity in commands:
+        for order_id, is_buy, price, quantity, _user in commands:
             if quantity:
                 order = new_order(bid if is_buy else ask, quantity, price)
                 handles[order_id] = order.order_id
@@ -195,6 +202,14 @@ def package_version(package: str | None) -> str:
         return "not installed"
 
 
+INTRO = """# Performance
+
+Figures written by the benchmark scripts in `bench/` (`make bench`); each script rewrites only its own
+section, with the machine and the date it ran on. Targets are met here, never as timed assertions in the
+test suite.
+"""
+
+
 def write_section(path: Path, key: str, body: str) -> None:
     """Replace the text between `<!-- bench:KEY:start -->` and `<!-- bench:KEY:end -->`, or append it.
 
@@ -202,7 +217,7 @@ def write_section(path: Path, key: str, body: str) -> None:
     """
     start, end = f"<!-- bench:{key}:start -->", f"<!-- bench:{key}:end -->"
     block = f"{start}\n{body.strip()}\n{end}"
-    text = path.read_text() if path.exists() else "# Performance\n"
+    text = path.read_text() if path.exists() else INTRO
     if start in text and end in text:
         before, rest = text.split(start, 1)
         text = before + block + rest.split(end, 1)[1]

@@ -31,7 +31,6 @@ import itertools
 import math
 import os
 import platform
-import random
 import re
 import sys
 from collections import defaultdict
@@ -43,6 +42,8 @@ from statistics import median
 from time import perf_counter
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from bench_core import Command, make_workload, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project is importable
@@ -59,47 +60,7 @@ QUOTES = '"('  # around a table name in SQL
 TARGET_RATE, TARGET_RATIO, TARGET_P99_MS = 10_000, 8, 50  # the issue's targets
 DEPOSIT = {"USDT": Decimal(100_000_000), "BTC": Decimal(10_000)}  # per trader: more than any workload holds
 
-# (order index, is a buy, price in ticks, quantity in lots, trader index); quantity 0: cancel the order.
-Command = tuple[int, bool, int, int, int]
 Fill = tuple[int, int, int, int]  # maker order id, taker order id, price in ticks, quantity in lots
-
-
-# --- the workload --------------------------------------------------------------------------------
-
-
-def make_workload(count: int, cancel_share: float, seed: int) -> list[Command]:
-    """Return `count` commands: resting orders sit 0-49 ticks off the mid, takers cross by up to 5."""
-    from trading.engine import Algorithm, Order, OrderBook, Side
-
-    rng = random.Random(seed)  # noqa: S311 (a reproducible workload, not a secret)
-    # A book follows the workload only so that cancels pick orders that are resting right then.
-    book = OrderBook(Algorithm.FIFO)
-    resting: list[int] = []
-    commands: list[Command] = []
-    next_index = 0
-    while len(commands) < count:
-        if resting and rng.random() < cancel_share:
-            while resting:
-                i = rng.randrange(len(resting))
-                index = resting[i]
-                resting[i] = resting[-1]
-                resting.pop()
-                if index in book.orders:  # not filled since
-                    book.cancel(index)
-                    commands.append((index, False, 0, 0, -1))
-                    break
-            continue
-        is_buy = rng.random() < 0.5
-        offset = -rng.randint(0, 4) if rng.random() < CROSSING else rng.randint(0, 49)
-        price = MID - offset if is_buy else MID + 1 + offset
-        quantity = rng.randint(1, 100)
-        user = rng.randrange(TRADERS)
-        book.place(Order(next_index, user, Side.BUY if is_buy else Side.SELL, quantity, price))
-        if next_index in book.orders:
-            resting.append(next_index)
-        commands.append((next_index, is_buy, price, quantity, user))
-        next_index += 1
-    return commands
 
 
 def core_fills(commands: Sequence[Command], order_ids: Sequence[int], user_ids: Sequence[int]) -> list[Fill]:
@@ -558,30 +519,6 @@ def cpu_model() -> str:
     return found.group(1).strip() if found else platform.machine()
 
 
-def write_section(path: Path, key: str, body: str) -> None:
-    """Replace the text between `<!-- bench:KEY:start -->` and `<!-- bench:KEY:end -->`, or append it.
-
-    Each benchmark script owns one section of docs/performance.md and rewrites only that.
-    """
-    start, end = f"<!-- bench:{key}:start -->", f"<!-- bench:{key}:end -->"
-    block = f"{start}\n{body.strip()}\n{end}"
-    text = path.read_text() if path.exists() else INTRO
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        text = before + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
-INTRO = """# Performance
-
-Figures written by the benchmark scripts in `bench/` (`make bench`); each script rewrites only its own
-section, with the machine and the date it ran on. Targets are met here, never as timed assertions in the
-test suite.
-"""
-
-
 def server_name(url: str) -> str:
     parts = urlsplit(url)
     return "the embedded PostgreSQL (unix socket)" if not parts.hostname else f"PostgreSQL at {parts.hostname}"
@@ -723,7 +660,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         facts = build_template(url)
         for key in chosen:
-            commands = make_workload(args.orders, shares[key], args.seed)
+            commands = make_workload(args.orders, shares[key], args.seed, mid=MID, traders=TRADERS, first_id=0)
             name = names[key]
             base = best_of(args.repeat, url, name, commands[: args.baseline_orders], 1, profile=None)
             baselines[name] = base
