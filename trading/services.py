@@ -17,7 +17,6 @@ from accounts.models import User
 from exchange.errors import Conflict, DomainError, NotFound, ValidationFailed
 from kyc.permissions import KycRequired
 from trading.models import (
-    COMMAND_SEQUENCE,
     LIVE_STATUSES,
     RESTING_STATUSES,
     Market,
@@ -319,7 +318,7 @@ def cancel_order(*, user: User, order_id: int) -> Order:
     with transaction.atomic(durable=True):
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE trading_order SET cancel_seq = nextval('{COMMAND_SEQUENCE}'), updated_at = now() "  # noqa: S608  # nosec B608 (a constant)
+                "UPDATE trading_order SET cancel_seq = nextval('trading_command_seq'), updated_at = now() "
                 "WHERE id = %s AND cancel_seq IS NULL AND status = ANY(%s)",
                 [order.pk, list(LIVE_STATUSES)],
             )
@@ -339,7 +338,7 @@ def cancel_all(*, user: User, market: Market | None = None) -> int:
     market_id = market.pk if market else None
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE trading_order o SET cancel_seq = nextval('{COMMAND_SEQUENCE}'), updated_at = now() "  # noqa: S608  # nosec B608 (a constant)
+            "UPDATE trading_order o SET cancel_seq = nextval('trading_command_seq'), updated_at = now() "
             "FROM trading_market m WHERE m.id = o.market_id AND m.status <> 'halted' AND o.user_id = %s "
             "AND o.cancel_seq IS NULL AND o.status = ANY(%s) AND (%s::bigint IS NULL OR m.id = %s) "
             "RETURNING m.symbol",

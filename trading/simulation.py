@@ -89,7 +89,7 @@ def _place(user: User, request: services.OrderRequest) -> Order | None:
 
 class MarketMaker:
     def __init__(self, symbols: list[str] | None = None, seed: int | None = None) -> None:
-        self.rng = random.Random(seed)  # noqa: S311  # nosec B311 (a demo price walk, not secrets)
+        self.rng = random.Random(seed)  # noqa: S311  # nosec B311  # a demo price walk, not secrets
         self.maker, self.taker = market_maker_accounts()
         markets = Market.objects.select_related("base", "quote").order_by("symbol")
         if symbols:

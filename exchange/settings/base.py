@@ -155,7 +155,7 @@ DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0, minimum=0)
 if DB_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     options = DATABASES["default"]["OPTIONS"]
-    assert isinstance(options, dict)  # noqa: S101  # nosec B101 (as_django() makes it a dict)
+    assert isinstance(options, dict)  # noqa: S101  # nosec B101  # as_django() makes it a dict
     DATABASES["default"]["OPTIONS"] = {
         **options,
         "pool": {

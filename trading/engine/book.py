@@ -211,7 +211,7 @@ class OrderBook:
         if order is None:
             return []  # filled or cancelled before: nothing to do
         side = self.bids if order.side is _BUY else self.asks
-        assert order.price is not None  # noqa: S101  # nosec B101 (market orders never rest; a bug if they do)
+        assert order.price is not None  # noqa: S101  # nosec B101  # market orders never rest; a bug if they do
         level = side.levels[order.price]
         queue = level.queue
         if len(queue) - level.dead == 1:
