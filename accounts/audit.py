@@ -76,11 +76,12 @@ def _new_address(user: User, ip: str, event_id: int) -> bool:
 
 
 def _email_later(user: User, title: str, body: str, origin: Origin) -> None:
-    from accounts.services import notify_user  # services import this module
+    """Notify by Celery after commit, as every notification goes: no mail server on the request's path."""
+    from accounts.tasks import notify_security_event
 
     where = f" From {origin.ip}" + (f" ({origin.user_agent})" if origin.user_agent else "") + "." if origin.ip else ""
     text = f"{body}{where} If this was not you, change your password and contact support."
-    transaction.on_commit(lambda: notify_user(user_id=user.pk, title=title, body=text, link="/security"))
+    transaction.on_commit(lambda: notify_security_event.delay(user.pk, title, text))
 
 
 def recent_activity(*, user: User, limit: int = 20) -> list[AuditEvent]:
