@@ -34,30 +34,35 @@ def identity(request: Request) -> tuple[str, str]:
     return "anon", f"ip:{request.META.get('REMOTE_ADDR', '')}"
 
 
+def seconds_over(request: HttpRequest, group: str, rate: str, who: str) -> int:
+    """Count one request of `who` in `group`; return 0 if within `rate`, else the seconds until it resets.
+
+    Fails open: without Redis, nothing is counted and nothing is refused.
+    """
+    try:
+        usage = get_usage(request, group=group, key=lambda _g, _r: who, rate=rate, increment=True)
+    except RedisError:
+        logger.warning("rate limits: Redis unavailable, letting requests through", exc_info=True)
+        return 0
+    if usage is None or not usage["should_limit"]:
+        return 0
+    return max(1, int(usage["time_left"]))
+
+
 class RateLimit(BaseThrottle):
     def __init__(self) -> None:
         self.time_left = 0
 
-    def _over(self, request: Request, group: str, rate: str, who: str) -> bool:
-        try:
-            usage = get_usage(request._request, group=group, key=lambda _g, _r: who, rate=rate, increment=True)
-        except RedisError:
-            logger.warning("rate limits: Redis unavailable, letting requests through", exc_info=True)
-            return False
-        if usage is None or not usage["should_limit"]:
-            return False
-        self.time_left = max(self.time_left, int(usage["time_left"]), 1)
-        return True
-
     def allow_request(self, request: Request, view: Any) -> bool:
         kind, who = identity(request)
         rates = settings.RATE_LIMITS
-        over = self._over(request, f"api:{kind}", rates[kind], who)
+        waits = [seconds_over(request._request, f"api:{kind}", rates[kind], who)]
         scope = getattr(view, "rate_limit_scopes", {}).get(request.method)
         if scope is not None:
             # Anonymous sensitive operations (login, register) are limited per address.
-            over = self._over(request, f"api:{scope}", rates[scope], who) or over
-        return not over
+            waits.append(seconds_over(request._request, f"api:{scope}", rates[scope], who))
+        self.time_left = max(waits)
+        return not self.time_left
 
     def wait(self) -> float | None:
         return float(self.time_left) if self.time_left else None
@@ -70,16 +75,7 @@ def over_page_limit(request: HttpRequest, scope: str) -> int:
         who = f"user:{user.pk}"
     else:
         who = f"ip:{request.META.get('REMOTE_ADDR', '')}"
-    try:
-        usage = get_usage(
-            request, group=f"page:{scope}", key=lambda _g, _r: who, rate=settings.RATE_LIMITS[scope], increment=True
-        )
-    except RedisError:
-        logger.warning("rate limits: Redis unavailable, letting requests through", exc_info=True)
-        return 0
-    if usage is None or not usage["should_limit"]:
-        return 0
-    return max(1, int(usage["time_left"]))
+    return seconds_over(request, f"page:{scope}", settings.RATE_LIMITS[scope], who)
 
 
 def page_rate_limit(scope: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
