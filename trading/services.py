@@ -17,6 +17,7 @@ from accounts.models import User
 from exchange.errors import Conflict, DomainError, NotFound, ValidationFailed
 from kyc.permissions import KycRequired
 from trading.models import (
+    COMMAND_SEQUENCE,
     LIVE_STATUSES,
     RESTING_STATUSES,
     Market,
@@ -30,6 +31,30 @@ from wallets import services as wallet_services
 from wallets.models import Asset
 
 WAKEUP_CHANNEL = "engine_wakeup"
+# Cancel requests take their place in line from the command sequence (SEQUENCE below).
+CANCEL_ONE_TEMPLATE = (
+    "UPDATE trading_order SET cancel_seq = nextval('SEQUENCE'), updated_at = now() "
+    "WHERE id = %s AND cancel_seq IS NULL AND status = ANY(%s)"
+)
+CANCEL_ALL_TEMPLATE = (
+    "UPDATE trading_order o SET cancel_seq = nextval('SEQUENCE'), updated_at = now() "
+    "FROM trading_market m WHERE m.id = o.market_id AND m.status <> 'halted' AND o.user_id = %s "
+    "AND o.cancel_seq IS NULL AND o.status = ANY(%s) AND (%s::bigint IS NULL OR m.id = %s) "
+    "RETURNING m.symbol"
+)
+# What the engine (or a cancel request) changes on an order.
+ENGINE_FIELDS = [
+    "status",
+    "cancel_seq",
+    "filled_quantity",
+    "filled_quote",
+    "fee",
+    "hold_remaining",
+    "reason",
+    "updated_at",
+]
+CANCEL_ONE_SQL = CANCEL_ONE_TEMPLATE.replace("SEQUENCE", COMMAND_SEQUENCE)
+CANCEL_ALL_SQL = CANCEL_ALL_TEMPLATE.replace("SEQUENCE", COMMAND_SEQUENCE)
 TRADING_KYC_LEVEL = 1
 
 
@@ -238,7 +263,11 @@ def _same_order(existing: Order, order: ValidOrder, market: Market) -> bool:
 def _existing_by_client_id(user: User, order: ValidOrder, market: Market) -> Order | None:
     if not order.client_order_id:
         return None
-    existing = Order.objects.filter(user=user, client_order_id=order.client_order_id).first()
+    existing = (
+        Order.objects.select_related("market__base", "market__quote")
+        .filter(user=user, client_order_id=order.client_order_id)
+        .first()
+    )
     if existing is None:
         return None
     if not _same_order(existing, order, market):
@@ -306,7 +335,7 @@ def place_order(*, user: User, request: OrderRequest) -> tuple[Order, bool]:
 
 def cancel_order(*, user: User, order_id: int) -> Order:
     """Ask the engine to cancel one of the user's live orders (idempotent while the request is pending)."""
-    order = Order.objects.select_related("market").filter(pk=order_id, user=user).first()
+    order = Order.objects.select_related("market__base", "market__quote").filter(pk=order_id, user=user).first()
     if order is None:
         raise NotFound("No such order.")
     if not order.is_live:
@@ -317,13 +346,10 @@ def cancel_order(*, user: User, order_id: int) -> Order:
         return order
     with transaction.atomic(durable=True):
         with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE trading_order SET cancel_seq = nextval('trading_command_seq'), updated_at = now() "
-                "WHERE id = %s AND cancel_seq IS NULL AND status = ANY(%s)",
-                [order.pk, list(LIVE_STATUSES)],
-            )
+            cursor.execute(CANCEL_ONE_SQL, [order.pk, list(LIVE_STATUSES)])
         wake_engine(order.market)
-    order.refresh_from_db()
+    # Only the engine's fields: a full refresh would drop the market and assets loaded above.
+    order.refresh_from_db(fields=ENGINE_FIELDS)
     return order
 
 
@@ -337,13 +363,7 @@ def cancel_all(*, user: User, market: Market | None = None) -> int:
         raise MarketClosed(f"{market.symbol} is halted: cancels resume when it reopens.")
     market_id = market.pk if market else None
     with transaction.atomic(durable=True), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE trading_order o SET cancel_seq = nextval('trading_command_seq'), updated_at = now() "
-            "FROM trading_market m WHERE m.id = o.market_id AND m.status <> 'halted' AND o.user_id = %s "
-            "AND o.cancel_seq IS NULL AND o.status = ANY(%s) AND (%s::bigint IS NULL OR m.id = %s) "
-            "RETURNING m.symbol",
-            [user.pk, list(LIVE_STATUSES), market_id, market_id],
-        )
+        cursor.execute(CANCEL_ALL_SQL, [user.pk, list(LIVE_STATUSES), market_id, market_id])
         symbols = [row[0] for row in cursor.fetchall()]
         for symbol in sorted(set(symbols)):
             cursor.execute("SELECT pg_notify(%s, %s)", [WAKEUP_CHANNEL, symbol])

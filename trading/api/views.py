@@ -137,7 +137,7 @@ class OrdersApi(APIView):
         order, created = services.place_order(
             user=authenticated_user(request), request=services.OrderRequest(**data.validated_data)
         )
-        order = selectors.order_of(user=order.user, order_id=order.pk)
+        # The order comes back with its market and assets loaded: no need to read it again.
         return Response(order_payload(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
@@ -184,11 +184,8 @@ class OrderDetailApi(APIView):
         "until then). 409 when the order is finished already.",
     )
     def delete(self, request: Request, order_id: int) -> Response:
-        user = authenticated_user(request)
-        services.cancel_order(user=user, order_id=order_id)
-        return Response(
-            order_payload(selectors.order_of(user=user, order_id=order_id)), status=status.HTTP_202_ACCEPTED
-        )
+        order = services.cancel_order(user=authenticated_user(request), order_id=order_id)
+        return Response(order_payload(order), status=status.HTTP_202_ACCEPTED)
 
 
 class FillsApi(APIView):
