@@ -33,11 +33,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.sessions import InstanceSessionWrapper
 from channels.utils import await_many_dispatch
-from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.utils.encoders import JSONEncoder
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
 
 from accounts.models import User
 from apikeys.authentication import ip_allowed
@@ -124,12 +123,13 @@ async def _book(market: Market) -> dict[str, Any]:
 
 @in_db_thread
 def _user_from_token(token: str) -> User | None:
+    """The user of a valid access token, checked exactly as the REST API's JWT authentication checks it."""
+    jwt = JWTAuthentication()
     try:
-        access = AccessToken(token)  # type: ignore[arg-type]
-    except TokenError:
+        user = jwt.get_user(jwt.get_validated_token(token.encode()))
+    except (InvalidToken, AuthenticationFailed):
         return None
-    claim = str(settings.SIMPLE_JWT.get("USER_ID_CLAIM", "user_id"))
-    return User.objects.filter(pk=access.get(claim), is_active=True).first()
+    return user if isinstance(user, User) else None
 
 
 STREAM_PATH = "/ws/stream"
