@@ -225,10 +225,6 @@ class Order(models.Model):
         return self.status in LIVE_STATUSES
 
     @property
-    def remaining_quantity(self) -> Decimal | None:
-        return None if self.quantity is None else self.quantity - self.filled_quantity
-
-    @property
     def average_price(self) -> Decimal | None:
         return self.filled_quote / self.filled_quantity if self.filled_quantity else None
 
