@@ -33,8 +33,6 @@ class TradeEvent:
     price: Decimal
     quantity: Decimal
     taker_side: str
-    maker_user: int
-    taker_user: int
 
 
 @dataclass

@@ -567,8 +567,8 @@ class MarketEngine:
             bids=levels["buy"],
             asks=levels["sell"],
             trades=[
-                events.TradeEvent(trade_id, price, quantity, taker_side, maker_user, taker_user)
-                for trade_id, (price, quantity, _n, taker_side, _mo, _to, maker_user, taker_user, _mf, _tf) in zip(
+                events.TradeEvent(trade_id, price, quantity, taker_side)
+                for trade_id, (price, quantity, _n, taker_side, *_parties_and_fees) in zip(
                     trade_ids, batch.trades, strict=True
                 )
             ],
