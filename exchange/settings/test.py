@@ -15,8 +15,9 @@ from exchange.env import celery_broker_url, with_redis_db
 from exchange.settings.base import *  # noqa: F403
 from exchange.settings.base import PASSWORD_HASHERS, REDIS_URL, VAR_DIR
 
-# A Redis database of its own, so tests may flush it without touching a running development system.
-REDIS_URL = with_redis_db(REDIS_URL, 15)
+# A Redis database of its own, so tests may flush it without touching a running development system
+# (TEST_REDIS_DB picks another, so that two suites can run side by side on one Redis).
+REDIS_URL = with_redis_db(REDIS_URL, int(os.environ.get("TEST_REDIS_DB", "15")))
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 
 # Argon2 is deliberately slow; tests that check hashing override this back.
