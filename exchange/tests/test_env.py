@@ -109,3 +109,23 @@ def test_bad_configuration_stops_start_up_with_a_clear_message(env, message):
 def test_good_production_configuration_imports():
     result = _settings_import({"DEBUG": "0", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "exchange.example.com"})
     assert result.returncode == 0, result.stderr
+
+
+def _site_url(env: dict[str, str]) -> str:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SITE_URL", "WEB_HOST", "WEB_PORT"}}
+    result = subprocess.run(
+        [sys.executable, "-c", "from exchange.settings import base; print(base.SITE_URL)"],
+        cwd=BASE_DIR,
+        env={**clean, "DEBUG": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_email_links_follow_the_port_make_run_serves_on():
+    assert _site_url({"WEB_HOST": "127.0.0.1", "WEB_PORT": "9123"}) == "http://127.0.0.1:9123"
+    assert _site_url({"WEB_HOST": "0.0.0.0", "WEB_PORT": "80"}) == "http://127.0.0.1:80"
+    assert _site_url({"WEB_PORT": "9123", "SITE_URL": "https://ex.example.com/"}) == "https://ex.example.com"
