@@ -245,6 +245,8 @@ class Withdrawal(models.Model):
     value_usdt = money(default=ZERO)
     # SHA-256 of the secret sent in the confirmation email link.
     confirmation_token_hash = models.CharField(max_length=64, blank=True)
+    # When the worker handed the latest confirmation email to the mail server (None: not yet).
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     txid = models.CharField(max_length=128, blank=True)
     review_reason = models.CharField(max_length=300, blank=True)
     reviewed_by = models.ForeignKey(
