@@ -127,5 +127,5 @@ def _site_url(env: dict[str, str]) -> str:
 
 def test_email_links_follow_the_port_make_run_serves_on():
     assert _site_url({"WEB_HOST": "127.0.0.1", "WEB_PORT": "9123"}) == "http://127.0.0.1:9123"
-    assert _site_url({"WEB_HOST": "0.0.0.0", "WEB_PORT": "80"}) == "http://127.0.0.1:80"
+    assert _site_url({"WEB_HOST": "0.0.0.0", "WEB_PORT": "80"}) == "http://127.0.0.1:80"  # noqa: S104
     assert _site_url({"WEB_PORT": "9123", "SITE_URL": "https://ex.example.com/"}) == "https://ex.example.com"
