@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from accounts.models import AuditAction, AuditEvent, User
+from exchange.core.queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -77,11 +77,9 @@ def _new_address(user: User, ip: str, event_id: int) -> bool:
 
 def _email_later(user: User, title: str, body: str, origin: Origin) -> None:
     """Notify by Celery after commit, as every notification goes: no mail server on the request's path."""
-    from accounts.tasks import notify_security_event
-
     where = f" From {origin.ip}" + (f" ({origin.user_agent})" if origin.user_agent else "") + "." if origin.ip else ""
     text = f"{body}{where} If this was not you, change your password and contact support."
-    transaction.on_commit(lambda: notify_security_event.delay(user.pk, title, text))
+    enqueue_on_commit("accounts.tasks.notify_security_event", user.pk, title, text)
 
 
 def recent_activity(*, user: User, limit: int = 20) -> list[AuditEvent]:

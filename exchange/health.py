@@ -1,4 +1,4 @@
-"""GET /healthz: is the database reachable, Redis reachable, and an engine alive?"""
+"""GET /healthz: are the database, Redis and the job broker reachable from here, and an engine alive?"""
 
 from __future__ import annotations
 
@@ -36,6 +36,19 @@ def check_redis() -> bool:
         return False
 
 
+def check_broker() -> bool:
+    """Return whether this process reaches the broker its jobs are queued on (the worker's)."""
+    from exchange.celery import app
+
+    try:
+        with app.connection_for_write(connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            return True
+    except Exception:
+        logger.exception("healthz: broker check failed (%s)", app.conf.broker_url)
+        return False
+
+
 def check_engine() -> bool:
     """Return whether a matching-engine worker wrote its heartbeat recently."""
     try:
@@ -49,12 +62,14 @@ def check_engine() -> bool:
 def healthz(request: HttpRequest) -> JsonResponse:
     database = check_database()
     redis = check_redis()
+    broker = check_broker()
     engine = redis and check_engine()
-    healthy = database and redis and engine
+    healthy = database and redis and broker and engine
     body = {
         "status": "ok" if healthy else "degraded",
         "database": "ok" if database else "error",
         "redis": "ok" if redis else "error",
+        "broker": "ok" if broker else "error",
         "engine": "ok" if engine else "down",
     }
     return JsonResponse(body, status=200 if healthy else 503)

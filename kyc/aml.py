@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from exchange.core.queue import enqueue_on_commit
 from kyc.models import AmlEvent, AmlEventKind, AmlFlag, FlagSeverity, SanctionsEntry, Verification
 
 
@@ -156,8 +157,6 @@ def record_event(
     occurred_at: datetime | None = None,
 ) -> AmlEvent:
     """Record an event inside the caller's transaction; the rules run after it commits."""
-    from kyc.tasks import evaluate_aml_event
-
     event = AmlEvent.objects.create(
         user_id=user_id,
         kind=kind,
@@ -167,7 +166,7 @@ def record_event(
         reference=reference,
         occurred_at=occurred_at or timezone.now(),
     )
-    transaction.on_commit(lambda: evaluate_aml_event.delay(event.pk))
+    enqueue_on_commit("kyc.tasks.evaluate_aml_event", event.pk)
     return event
 
 

@@ -21,6 +21,7 @@ from django_countries import countries
 from accounts import audit
 from accounts.lock_objects import lock_user
 from accounts.models import AuditAction, KycStatus, User
+from exchange.core.queue import enqueue_on_commit
 from exchange.errors import Conflict, Forbidden, ValidationFailed
 from kyc import aml, selectors
 from kyc.lock_objects import lock_verification
@@ -215,8 +216,6 @@ def _decide(*, verification_id: int, staff: User) -> tuple[Verification, User]:
 
 def approve_verification(*, verification_id: int, staff: User, channel: str = "api") -> Verification:
     """Approve a pending verification: the user reaches its level."""
-    from kyc.tasks import notify_verification_decided
-
     with transaction.atomic(durable=True):
         verification, user = _decide(verification_id=verification_id, staff=staff)
         now = timezone.now()
@@ -231,14 +230,12 @@ def approve_verification(*, verification_id: int, staff: User, channel: str = "a
             verification=verification, outcome=DecisionOutcome.APPROVED, decided_by=staff, channel=channel
         )
         audit.record(AuditAction.KYC_APPROVED, user=user, actor=staff, verification=verification.pk)
-        transaction.on_commit(lambda: notify_verification_decided.delay(verification.pk))
+        enqueue_on_commit("kyc.tasks.notify_verification_decided", verification.pk)
     return verification
 
 
 def reject_verification(*, verification_id: int, staff: User, reason: str, channel: str = "api") -> Verification:
     """Reject a pending verification with a reason the user will read; they may submit again."""
-    from kyc.tasks import notify_verification_decided
-
     reason = reason.strip()
     if not reason:
         raise ValidationFailed("Give the reason: the user sees it.", details={"reason": ["This field is required."]})
@@ -259,7 +256,7 @@ def reject_verification(*, verification_id: int, staff: User, reason: str, chann
             channel=channel,
         )
         audit.record(AuditAction.KYC_REJECTED, user=user, actor=staff, verification=verification.pk, reason=reason)
-        transaction.on_commit(lambda: notify_verification_decided.delay(verification.pk))
+        enqueue_on_commit("kyc.tasks.notify_verification_decided", verification.pk)
     return verification
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from exchange.core.queue import enqueue_on_commit
 from exchange.errors import Conflict, DomainError, NotFound
 from wallets import ledger
 from wallets.lock_objects import lock_accounts, lock_deposit
@@ -184,7 +185,6 @@ def credit_deposit(*, deposit_id: int) -> bool:
     """
     from kyc.aml import record_event
     from kyc.models import AmlEventKind
-    from wallets.tasks import notify_deposit_credited
 
     with transaction.atomic(durable=True):
         deposit = lock_deposit(deposit_id=deposit_id)
@@ -216,5 +216,5 @@ def credit_deposit(*, deposit_id: int) -> bool:
             value_usdt=(deposit.amount * asset.reference_price_usdt).quantize(Decimal("0.01")),
             reference=f"deposit:{deposit.pk}",
         )
-        transaction.on_commit(lambda: notify_deposit_credited.delay(deposit.pk))
+        enqueue_on_commit("wallets.tasks.notify_deposit_credited", deposit.pk)
     return True

@@ -13,14 +13,20 @@ pytestmark = pytest.mark.django_db
 def test_healthz_reports_the_engine_down_without_a_heartbeat(client):
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"status": "degraded", "database": "ok", "redis": "ok", "engine": "down"}
+    assert response.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "redis": "ok",
+        "broker": "ok",
+        "engine": "down",
+    }
 
 
 def test_healthz_is_ok_with_a_live_engine(client):
     cache.set(ENGINE_HEARTBEAT_KEY, {"pid": 1}, timeout=15)
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok", "engine": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok", "broker": "ok", "engine": "ok"}
 
 
 def test_healthz_reports_redis_down(client, settings):
@@ -37,6 +43,20 @@ def test_healthz_reports_redis_down(client, settings):
     assert response.status_code == 503
     assert response.json()["redis"] == "error"
     assert response.json()["engine"] == "down"
+
+
+def test_healthz_reports_a_broker_this_process_cannot_reach(client, monkeypatch, caplog):
+    # Given a live engine, but a broker URL nothing listens on
+    from exchange.celery import app
+
+    cache.set(ENGINE_HEARTBEAT_KEY, {"pid": 1}, timeout=15)
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    # When /healthz is asked
+    response = client.get("/healthz")
+    # Then it is degraded, says why, and logs the error
+    assert response.status_code == 503
+    assert response.json()["broker"] == "error"
+    assert "broker check failed" in caplog.text
 
 
 def test_unknown_api_route_answers_in_the_error_shape(client):
