@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from smtplib import SMTPException
 
 from celery import shared_task
 from django.conf import settings
@@ -42,14 +43,20 @@ def notify_deposit_credited(deposit_id: int) -> None:
     )
 
 
-@shared_task
-def send_withdrawal_confirmation(withdrawal_id: int, token: str) -> None:
-    """Email the link that confirms a withdrawal (the token exists only in this email)."""
+@shared_task(autoretry_for=(OSError, SMTPException), retry_backoff=True, retry_backoff_max=300, max_retries=8)
+def send_withdrawal_confirmation(withdrawal_id: int, token: str) -> bool:
+    """Email the link that confirms a withdrawal (the token exists only in this email); return if sent.
+
+    A link replaced by a newer one (the user asked again) is not sent. The mail server away is retried
+    with a growing delay; until the email is handed over, the withdrawal's page says it is on its way.
+    """
     from django.conf import settings as django_settings
     from django.core.mail import send_mail
 
-    from wallets.withdrawals import confirmation_link
+    from wallets.withdrawals import confirmation_is_current, confirmation_link, mark_confirmation_sent
 
+    if not confirmation_is_current(withdrawal_id=withdrawal_id, token=token):
+        return False
     withdrawal = Withdrawal.objects.select_related("user", "asset").get(pk=withdrawal_id)
     send_mail(
         subject=f"[{django_settings.SITE_NAME}] Confirm your withdrawal of {withdrawal.amount.normalize():f} "
@@ -63,6 +70,7 @@ def send_withdrawal_confirmation(withdrawal_id: int, token: str) -> None:
         from_email=None,
         recipient_list=[withdrawal.user.email],
     )
+    return mark_confirmation_sent(withdrawal_id=withdrawal_id, token=token)
 
 
 @shared_task

@@ -95,7 +95,7 @@ def withdraw_view(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Check your email: confirm the withdrawal with the link we sent.")
             else:
                 messages.success(request, "Withdrawal requested.")
-            return redirect("wallets:history")
+            return redirect("wallets:withdrawal", withdrawal.pk)
     context = {
         "form": form,
         "balances": selectors.balances_of(user=user),
@@ -116,6 +116,33 @@ def history_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def withdrawal_view(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
+    """One withdrawal: where it is, whether the confirmation email went out, what can be done."""
+    withdrawal = selectors.access_withdrawal_by_id(user=authenticated_user(request), withdrawal_id=withdrawal_id)
+    context = {
+        "withdrawal": withdrawal,
+        "cancellable": withdrawal.status in withdrawals.CANCELLABLE,
+        "email": withdrawal.user.email,
+    }
+    return render(request, "wallets/withdrawal.html", context)
+
+
+@login_required
+@require_POST
+@page_rate_limit("withdraw")
+def withdrawal_resend_view(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
+    try:
+        withdrawals.resend_confirmation(user=authenticated_user(request), withdrawal_id=withdrawal_id)
+    except NotFound:
+        raise  # someone else's, or none: the 404 page
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "A new confirmation email is on its way; the earlier link no longer works.")
+    return redirect("wallets:withdrawal", withdrawal_id)
+
+
+@login_required
 @require_POST
 def withdrawal_cancel_view(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
     try:
@@ -126,6 +153,8 @@ def withdrawal_cancel_view(request: HttpRequest, withdrawal_id: int) -> HttpResp
         messages.error(request, error.message)
     else:
         messages.success(request, "Withdrawal cancelled: the funds are back in your balance.")
+    if request.POST.get("from") == "withdrawal":
+        return redirect("wallets:withdrawal", withdrawal_id)
     return redirect("wallets:history")
 
 
@@ -142,5 +171,5 @@ def withdrawal_confirm_view(request: HttpRequest, withdrawal_id: int) -> HttpRes
             messages.error(request, error.message)
         else:
             messages.success(request, "Withdrawal confirmed.")
-        return redirect("wallets:history")
+        return redirect("wallets:withdrawal", withdrawal.pk)
     return render(request, "wallets/withdrawal_confirm.html", {"withdrawal": withdrawal, "token": token})

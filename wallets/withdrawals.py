@@ -21,6 +21,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.urls import reverse
@@ -30,6 +31,7 @@ from accounts import audit
 from accounts.lock_objects import lock_user
 from accounts.models import AuditAction, User
 from accounts.services import OtpRequired, has_two_factor, verify_second_factor
+from exchange.core.queue import enqueue_on_commit
 from exchange.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from kyc.aml import record_event
 from kyc.models import AmlEventKind, AmlFlag, FlagStatus, LevelLimit
@@ -49,6 +51,8 @@ from wallets.models import (
 )
 from wallets.networks import adapter_for
 
+SEND_CONFIRMATION = "wallets.tasks.send_withdrawal_confirmation"
+PROCESS = "wallets.tasks.process_withdrawal_task"
 ADDRESS_PATTERN = re.compile(r"^[A-Za-z0-9:_\-]{8,128}$")
 CANCELLABLE = frozenset(HOLDING_WITHDRAWAL_STATUSES)
 
@@ -187,7 +191,7 @@ def request_withdrawal(
             AuditAction.WITHDRAWAL_REQUESTED, user=user, withdrawal=withdrawal.pk, asset=asset.code, amount=f"{value:f}"
         )
         if needs_email:
-            transaction.on_commit(lambda: _send_confirmation(withdrawal.pk, token))
+            enqueue_on_commit(SEND_CONFIRMATION, withdrawal.pk, token)
         else:
             _after_approval(withdrawal)
     return withdrawal
@@ -204,10 +208,44 @@ def _refuse_double_submit(*, user: User, client_id: str) -> None:
         )
 
 
-def _send_confirmation(withdrawal_id: int, token: str) -> None:
-    from wallets.tasks import send_withdrawal_confirmation
+class ResendTooSoon(DomainError):
+    code = "too_many_requests"
+    status_code = 429
+    default_message = "A confirmation email was just sent: wait a minute before asking for another."
 
-    send_withdrawal_confirmation.delay(withdrawal_id, token)
+
+def resend_confirmation(*, user: User, withdrawal_id: int) -> Withdrawal:
+    """Send a new confirmation link (the earlier ones stop working); at most one a minute."""
+    with transaction.atomic(durable=True):
+        withdrawal = lock_withdrawal(withdrawal_id=withdrawal_id)
+        if withdrawal.user_id != user.pk:
+            raise NotFound("No such withdrawal.")
+        if withdrawal.status != WithdrawalStatus.AWAITING_CONFIRMATION:
+            raise Conflict(f"This withdrawal is {withdrawal.get_status_display().lower()}: nothing to confirm.")
+        seconds = settings.WITHDRAWAL_RESEND_SECONDS
+        if not cache.add(f"withdrawal-resend:{withdrawal.pk}", 1, timeout=seconds):
+            raise ResendTooSoon(retry_after=seconds)
+        token = secrets.token_urlsafe(32)
+        withdrawal.confirmation_token_hash = _hash(token)
+        withdrawal.confirmation_sent_at = None
+        withdrawal.save(update_fields=["confirmation_token_hash", "confirmation_sent_at", "updated_at"])
+        enqueue_on_commit(SEND_CONFIRMATION, withdrawal.pk, token)
+    return withdrawal
+
+
+def mark_confirmation_sent(*, withdrawal_id: int, token: str) -> bool:
+    """Record that the email with this token went out; False if a newer link replaced it."""
+    return bool(
+        Withdrawal.objects.filter(
+            pk=withdrawal_id, status=WithdrawalStatus.AWAITING_CONFIRMATION, confirmation_token_hash=_hash(token)
+        ).update(confirmation_sent_at=timezone.now())
+    )
+
+
+def confirmation_is_current(*, withdrawal_id: int, token: str) -> bool:
+    return Withdrawal.objects.filter(
+        pk=withdrawal_id, status=WithdrawalStatus.AWAITING_CONFIRMATION, confirmation_token_hash=_hash(token)
+    ).exists()
 
 
 def confirmation_link(withdrawal_id: int, token: str) -> str:
@@ -226,14 +264,12 @@ def _needs_review(withdrawal: Withdrawal) -> str:
 
 def _after_approval(withdrawal: Withdrawal) -> None:
     """Send a withdrawal to review, or on to the payout, from inside the caller's transaction."""
-    from wallets.tasks import process_withdrawal_task
-
     reason = _needs_review(withdrawal)
     withdrawal.status = WithdrawalStatus.PENDING_REVIEW if reason else WithdrawalStatus.APPROVED
     withdrawal.review_reason = reason
     withdrawal.save(update_fields=["status", "review_reason", "updated_at"])
     if not reason:
-        transaction.on_commit(lambda: process_withdrawal_task.delay(withdrawal.pk))
+        enqueue_on_commit(PROCESS, withdrawal.pk)
 
 
 def confirm_withdrawal(*, withdrawal_id: int, token: str) -> Withdrawal:
@@ -282,8 +318,6 @@ def review_withdrawal(*, staff: User, withdrawal_id: int, approve: bool, reason:
         raise Forbidden("Only compliance staff can review withdrawals.")
     if not approve and not reason.strip():
         raise ValidationFailed("Give the reason: the user sees it.", details={"reason": ["This field is required."]})
-    from wallets.tasks import process_withdrawal_task
-
     with transaction.atomic(durable=True):
         withdrawal = lock_withdrawal(withdrawal_id=withdrawal_id)
         if withdrawal.status != WithdrawalStatus.PENDING_REVIEW:
@@ -296,7 +330,7 @@ def review_withdrawal(*, staff: User, withdrawal_id: int, approve: bool, reason:
             return _give_back(withdrawal, WithdrawalStatus.REJECTED, reason.strip())
         withdrawal.status = WithdrawalStatus.APPROVED
         withdrawal.save(update_fields=["status", "reviewed_by", "updated_at"])
-        transaction.on_commit(lambda: process_withdrawal_task.delay(withdrawal.pk))
+        enqueue_on_commit(PROCESS, withdrawal.pk)
     return withdrawal
 
 
@@ -371,9 +405,7 @@ def _fail_broadcast(*, withdrawal_id: int, reason: str) -> Withdrawal:
 
 
 def _notify(withdrawal: Withdrawal) -> None:
-    from wallets.tasks import notify_withdrawal_status
-
-    transaction.on_commit(lambda: notify_withdrawal_status.delay(withdrawal.pk, withdrawal.status))
+    enqueue_on_commit("wallets.tasks.notify_withdrawal_status", withdrawal.pk, withdrawal.status)
 
 
 # --- The address book ---------------------------------------------------------------------------------

@@ -429,6 +429,8 @@ SIMULATED_MINING = env_bool("SIMULATED_MINING", DEBUG)
 # A refill from cold above this value (USDT) needs a second treasury approval.
 COLD_TRANSFER_SECOND_APPROVAL_USDT = env_int("COLD_TRANSFER_SECOND_APPROVAL_USDT", 100_000, minimum=0)
 WITHDRAWAL_EMAIL_CONFIRMATION = env_bool("WITHDRAWAL_EMAIL_CONFIRMATION", True)
+# A new confirmation email may be asked for once this often.
+WITHDRAWAL_RESEND_SECONDS = env_int("WITHDRAWAL_RESEND_SECONDS", 60, minimum=1)
 WITHDRAWAL_LOCK_HOURS = env_int("WITHDRAWAL_LOCK_HOURS", 24, minimum=0)
 WITHDRAWAL_NEW_ADDRESS_HOURS = env_int("WITHDRAWAL_NEW_ADDRESS_HOURS", 24, minimum=0)
 

@@ -10,6 +10,11 @@ wallet_urlpatterns: list[URLPattern | URLResolver] = [
     path("withdraw", views.WithdrawApi.as_view(), name="withdraw"),
     path("withdrawals/<int:withdrawal_id>", views.WithdrawalDetailApi.as_view(), name="withdrawal"),
     path("withdrawals/<int:withdrawal_id>/confirm", views.WithdrawalConfirmApi.as_view(), name="withdrawal-confirm"),
+    path(
+        "withdrawals/<int:withdrawal_id>/resend-confirmation",
+        views.WithdrawalResendConfirmationApi.as_view(),
+        name="withdrawal-resend-confirmation",
+    ),
     path("withdrawals/<int:withdrawal_id>/cancel", views.WithdrawalCancelApi.as_view(), name="withdrawal-cancel"),
     path("transactions", views.TransactionsApi.as_view(), name="transactions"),
     path("deposit-addresses", views.DepositAddressesApi.as_view(), name="deposit-addresses"),

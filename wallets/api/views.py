@@ -81,6 +81,7 @@ def withdrawal_payload(withdrawal: Withdrawal) -> dict[str, Any]:
         "created_at": withdrawal.requested_at,
         "txid": withdrawal.txid,
         "reason": withdrawal.failure_reason or withdrawal.review_reason,
+        "confirmation_sent_at": withdrawal.confirmation_sent_at,
     }
 
 
@@ -178,6 +179,17 @@ class WithdrawalConfirmApi(APIView):
         selectors.access_withdrawal_by_id(user=authenticated_user(request), withdrawal_id=withdrawal_id)
         withdrawal = withdrawals.confirm_withdrawal(withdrawal_id=withdrawal_id, token=data.validated_data["token"])
         withdrawal.refresh_from_db()
+        return Response(withdrawal_payload(withdrawal))
+
+
+class WithdrawalResendConfirmationApi(APIView):
+    """Email a new confirmation link (the earlier links stop working); once a minute at most."""
+
+    rate_limit_scopes = {"POST": "withdraw"}
+
+    @extend_schema(request=None, responses={200: TransactionSerializer})
+    def post(self, request: Request, withdrawal_id: int) -> Response:
+        withdrawal = withdrawals.resend_confirmation(user=authenticated_user(request), withdrawal_id=withdrawal_id)
         return Response(withdrawal_payload(withdrawal))
 
 

@@ -68,7 +68,7 @@ def test_withdraw_with_2fa_confirm_by_link_and_see_history(
     assert "A current code from your authenticator app is required" in response.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/wallet/withdraw", {**form, "otp": totp_code(two_factor_user.totp_device, 1)})
-    assert response["Location"] == "/wallet/history"
+    assert re.fullmatch(r"/wallet/withdrawals/\d+", response["Location"])
     link = re.search(r"/wallet/withdrawals/\d+/confirm\?token=[\w-]+", mail.outbox[-1].body)
     assert link, mail.outbox[-1].body
     path = link.group(0)

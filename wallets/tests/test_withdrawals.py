@@ -208,8 +208,9 @@ class TestReviewAndPayout:
     def _confirmed(self, user, amount="0.5"):
         """Request a withdrawal and confirm it with the token from the email."""
         withdrawal_id = withdraw(client_for(user), amount).json()["id"]
-        send_withdrawal_confirmation(withdrawal_id, token := "t" * 32)
+        token = "t" * 32
         Withdrawal.objects.filter(pk=withdrawal_id).update(confirmation_token_hash=withdrawals._hash(token))
+        send_withdrawal_confirmation(withdrawal_id, token)
         return withdrawals.confirm_withdrawal(withdrawal_id=withdrawal_id, token=confirmation_token())
 
     def test_above_the_threshold_waits_for_review_then_staff_reject_with_refund(self, trader, btc):
