@@ -42,7 +42,7 @@ from accounts.models import User
 from apikeys.authentication import ip_allowed
 from apikeys.authentication import verify as verify_api_key
 from apikeys.models import Scope
-from exchange.streams import fanout, in_db_thread, user_group
+from exchange.streams import Deliver, fanout, in_db_thread, user_group
 from trading import marketdata
 from trading.api.views import book_payload, order_payload
 from trading.events import market_group
@@ -62,11 +62,6 @@ class StreamError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def _group(channel: str) -> str:
-    """The channel-layer group of a market-data channel ("book:BTC-USDT" -> "market.BTC-USDT")."""
-    return market_group(channel.split(":")[1])
 
 
 class _Read:
@@ -165,8 +160,10 @@ def _balances(user: User) -> list[dict[str, str]]:
 
 
 class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
-    async def connect(self) -> None:
-        self.subscriptions: set[str] = set()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Set here, not in connect(): the cleanup after the connection reads them however it ended.
+        self.subscriptions: dict[str, str] = {}  # channel -> the fan-out group it comes through
         self.book_seq: dict[str, int] = {}  # symbol -> last seq sent
         self.book_pending: dict[str, list[tuple[str, Any, int]]] = {}  # deltas waiting for a snapshot
         # Market data to send, in order: (channel, text, book seq), or (book channel, snapshot, its seq).
@@ -175,8 +172,11 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.resyncs: set[asyncio.Future[None]] = set()
         self.user_events: deque[dict[str, Any]] = deque()
         self.user_task: asyncio.Future[None] | None = None
+        self.user: User | None = None
+
+    async def connect(self) -> None:
         scope_user = self.scope.get("user")
-        self.user: User | None = scope_user if getattr(scope_user, "is_authenticated", False) else None
+        self.user = scope_user if getattr(scope_user, "is_authenticated", False) else None
         await self.accept()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -194,17 +194,23 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         # 1,000 subscribers). Market data goes past it; everything else through it, as before.
         wrapper = getattr(send, "__self__", None)
         self.data_send = wrapper.real_send if isinstance(wrapper, InstanceSessionWrapper) else send
-        with contextlib.suppress(StopConsumer):
-            await await_many_dispatch([receive], self.dispatch)
+        try:
+            with contextlib.suppress(StopConsumer):
+                await await_many_dispatch([receive], self.dispatch)
+        finally:
+            # However the connection ended (a disconnect, a handler that raised, daphne cancelling
+            # us), leave the fan-out: a member left there is handed every later message for nobody.
+            await self._leave_all()
 
-    async def disconnect(self, code: int) -> None:
-        user_task = getattr(self, "user_task", None)
-        if user_task is not None:
-            user_task.cancel()
-        for task in list(getattr(self, "resyncs", ())):
+    async def _leave_all(self) -> None:
+        if self.user_task is not None:
+            self.user_task.cancel()
+        for task in list(self.resyncs):
             task.cancel()
-        for channel in list(getattr(self, "subscriptions", ())):
-            await self._leave(channel)
+        groups = set(self.subscriptions.values())
+        self.subscriptions.clear()
+        for group in groups:
+            await fanout(self.channel_layer).discard(group, self)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Run the message's handler, without Channels' close_old_connections hop before each one.
@@ -283,7 +289,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 raise StreamError("unknown_channel", "The private channel is just `user`.")
             if self.user is None:
                 raise StreamError("not_authenticated", "Authenticate first (session or an `auth` message).")
-            await self._join(channel, user_group(self.user.pk))
+            await self._join(channel, user_group(self.user.pk), self._user_event)
             await self.send_json({"type": "subscribed", "channel": channel})
             await self._send_balances()
             return
@@ -300,7 +306,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         channel = f"{kind}:{market.symbol}" + (f":{interval}" if interval else "")
         if channel in self.subscriptions:
             return
-        await self._join(channel, _group(channel))
+        await self._join(channel, market_group(market.symbol), self._relay)
         await self.send_json({"type": "subscribed", "channel": channel})
         if kind == "book":
             await self._send_snapshot(market)
@@ -316,22 +322,20 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self._leave(canonical)
         await self.send_json({"type": "unsubscribed", "channel": canonical})
 
-    async def _join(self, channel: str, group: str) -> None:
-        if channel == "user":
-            await fanout(self.channel_layer).add(group, self, self._user_event)
-        else:
-            if channel.startswith("book:"):
-                self.book_pending[channel[5:]] = []  # deltas from now on wait for the snapshot
-            await fanout(self.channel_layer).add(group, self, self._relay)  # once per market: no-op after
-        self.subscriptions.add(channel)
+    async def _join(self, channel: str, group: str, deliver: Deliver) -> None:
+        """Subscribe to a channel through its group (the group a market's channels share, or a user's).
+
+        The channel's group is kept with it, so leaving never has to work it out from the name again.
+        """
+        if channel.startswith("book:"):
+            self.book_pending[channel[5:]] = []  # deltas from now on wait for the snapshot
+        self.subscriptions[channel] = group  # before joining: a cleanup while joining leaves it too
+        await fanout(self.channel_layer).add(group, self, deliver)  # once per group: no-op after
 
     async def _leave(self, channel: str) -> None:
-        self.subscriptions.discard(channel)
-        if channel == "user":
-            if self.user is not None:
-                await fanout(self.channel_layer).discard(user_group(self.user.pk), self)
-        elif not any(_group(other) == _group(channel) for other in self.subscriptions):
-            await fanout(self.channel_layer).discard(_group(channel), self)
+        group = self.subscriptions.pop(channel, None)
+        if group is not None and group not in self.subscriptions.values():
+            await fanout(self.channel_layer).discard(group, self)
         if channel.startswith("book:"):
             self.book_seq.pop(channel[5:], None)
             self.book_pending.pop(channel[5:], None)
