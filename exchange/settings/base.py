@@ -202,7 +202,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 # How often deposits are looked for and credited.
 DEPOSIT_SCAN_SECONDS = env_int("DEPOSIT_SCAN_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
@@ -389,6 +389,8 @@ CONTENT_SECURITY_POLICY = env_str(
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'",
 )
+# With the file backend (django.core.mail.backends.filebased.EmailBackend), mail is written here.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # the pages' scripts read it to call the API with the session
