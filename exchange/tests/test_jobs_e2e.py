@@ -19,8 +19,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from requests.adapters import HTTPAdapter
 
 from accounts.tests.factories import PASSWORD, UserFactory
-from conftest import totp_code
+from conftest import screenshot, totp_code
 from exchange.tests.live import Live, body, eventually, live_passwords, live_processes
+from kyc.limits import ensure_default_limits
 from kyc.models import LevelLimit
 from kyc.tests.factories import staff_user, verified_user
 from wallets.tests.factories import fund, make_asset
@@ -66,6 +67,7 @@ def page_login(live: Live, username: str) -> requests.Session:
 
 def test_a_withdrawal_requested_by_the_api_is_confirmed_by_the_emailed_link_and_paid_out(live: Live) -> None:
     # Given a verified user with 1 BTC
+    ensure_default_limits()  # a flush between tests empties the table that migrations filled
     LevelLimit.objects.filter(level=1).update(daily_withdrawal_limit=Decimal("1e6"), review_threshold=Decimal("1e6"))
     btc = make_asset("BTC")
     user = verified_user(level=1)
@@ -188,3 +190,43 @@ def test_beat_has_the_worker_credit_a_deposit(live: Live) -> None:
     live.mailbox.wait_for(to=user.email, subject="Deposit credited: 0.5 BTC")
     balances = requests.get(f"{live.url}/api/wallet/balances", headers=headers, timeout=10).json()
     assert {"asset": "BTC", "available": "0.50000000", "locked": "0.00000000"} in balances
+
+
+@pytest.mark.browser
+def test_in_a_browser_request_email_confirm_and_completed_on_the_withdrawal_page(live: Live, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    # Given a verified user with 2,000 USDT, signed in
+    ensure_default_limits()  # a flush between tests empties the table that migrations filled
+    LevelLimit.objects.filter(level=1).update(daily_withdrawal_limit=Decimal("1e6"), review_threshold=Decimal("1e6"))
+    usdt = make_asset("USDT")
+    user = verified_user(level=1)
+    fund(user.pk, usdt, "2000")
+    page.goto(live.url + "/login")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    # When they ask to withdraw 500 USDT
+    page.goto(live.url + "/wallet/withdraw")
+    page.get_by_role("combobox", name="Asset").select_option("USDT")
+    page.get_by_label("Amount").fill("500")
+    page.get_by_label("Destination address").fill("0xrecipient000000000000000000000000000002")
+    page.get_by_role("button", name="Withdraw").click()
+
+    # Then the withdrawal's page says the email is on its way, then (without a reload) that it was sent
+    expect(page.get_by_test_id("withdrawal-status")).to_have_text("Awaiting confirmation")
+    expect(page.get_by_test_id("confirmation-email")).to_contain_text(f"Sent to {user.email} at", timeout=30_000)
+    screenshot(page, "withdrawal-awaiting-confirmation")
+
+    # When they follow the emailed link and confirm
+    message = live.mailbox.wait_for(to=user.email, subject="Confirm your withdrawal of 500 USDT")
+    link = re.search(r"http://\S+/confirm\?token=[\w-]+", body(message))
+    assert link, body(message)
+    page.goto(link.group(0))
+    page.get_by_role("button", name="Confirm and send").click()
+
+    # Then the withdrawal page follows it to completed, with its transaction
+    expect(page.get_by_test_id("withdrawal-status")).to_have_text("Completed", timeout=30_000)
+    expect(page.get_by_test_id("withdrawal-txid")).not_to_be_empty()
+    screenshot(page, "withdrawal-completed")

@@ -91,6 +91,8 @@ def test_deposit_withdraw_with_2fa_and_history(live_server: Any, trader: tuple[A
     assert link, mail.outbox[-1].body
     page.goto(url + link.group(0))
     page.get_by_role("button", name="Confirm and send").click()
+    expect(page.get_by_test_id("withdrawal-status")).to_have_text("Completed")
+    page.get_by_role("link", name="History").click()
     expect(page.get_by_test_id("transactions").get_by_role("row").nth(1)).to_contain_text("Completed")
     screenshot(page, "wallet-history")
 
