@@ -11,12 +11,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings.base")
 # Django must be set up before anything imports models (the consumers, the routing).
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from exchange.routing import websocket_urlpatterns  # noqa: E402
+from exchange.routing import websocket_application  # noqa: E402
 
 http_app = django_asgi_app
 if settings.SERVE_STATIC:
@@ -27,6 +25,6 @@ if settings.SERVE_STATIC:
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": websocket_application(),  # browsers: an Origin of ours; programs: no cookies
     }
 )

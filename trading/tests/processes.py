@@ -1,9 +1,10 @@
-"""Engine worker processes for tests: started on the test database, killed or stopped on demand."""
+"""Engine workers and daphne for tests: child processes on the test database, killed or stopped on demand."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -82,4 +83,53 @@ class EngineProcess:
 
     def close(self) -> None:
         self.kill()
+        self.log.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class DaphneProcess:
+    """daphne serving exchange.asgi on a free port, on the test database and this run's channel-layer
+    prefix, in a child process; its output in a temporary file."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "exchange.settings.test", "DATABASE_URL": database_url()}
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="daphne-", suffix=".log")  # noqa: SIM115
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "exchange.asgi:application"]
+        self.process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        if not wait_for(lambda: listening(self.port) or self.process.poll() is not None, timeout=30):
+            self.stop()
+            raise RuntimeError(f"daphne did not listen within 30 s:\n{self.output()}")
+        if self.process.poll() is not None:
+            self.stop()
+            raise RuntimeError(f"daphne exited:\n{self.output()}")
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self.log.close()

@@ -7,16 +7,10 @@ the private `user` channel carries only its own user's events, and only once aut
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +20,7 @@ from websockets.typing import Origin
 from accounts.services import issue_tokens
 from trading import services
 from trading.tests.factories import drain, engine_for, markets, trader
-from trading.tests.processes import BASE_DIR, database_url, wait_for
+from trading.tests.processes import DaphneProcess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,37 +28,15 @@ SYMBOL = "BTC-USDT"
 TIMEOUT = 10
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     """daphne on a free port, on the test database and this run's channel-layer prefix; its address."""
     with django_db_blocker.unblock():
-        url = database_url()
-    port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "exchange.settings.test", "DATABASE_URL": url}
-    with tempfile.NamedTemporaryFile("w+", prefix="daphne-", suffix=".log") as log:
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "exchange.asgi:application"]
-        process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            assert wait_for(lambda: listening(port) or process.poll() is not None, timeout=30)
-            assert process.poll() is None, Path(log.name).read_text()
-            yield f"127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+        daphne = DaphneProcess()
+    try:
+        yield daphne.address
+    finally:
+        daphne.stop()
 
 
 def open_stream(server: str) -> ClientConnection:
