@@ -49,4 +49,6 @@ USER exchange
 
 EXPOSE 8000
 
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "exchange.asgi:application"]
+# No --proxy-headers: daphne would take the client's address from X-Forwarded-For whoever sent it.
+# The application decides it (exchange/client_address.py), believing only TRUSTED_PROXIES.
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "exchange.asgi:application"]

@@ -4,7 +4,8 @@ A request carries `X-API-KEY`, `X-API-TIMESTAMP` (milliseconds since the epoch) 
 the hex HMAC-SHA256, keyed with the secret, of `timestamp + METHOD + path + ("?" + query if any) + body`.
 Refused with 401: an unknown, revoked or expired key, a timestamp outside the 5-second window, a
 signature that does not match (compared in constant time), or one seen before (a replay inside the
-window). Refused with 403: a request from outside the key's IP whitelist, or one its scopes do not cover.
+window). Refused with 403: a request from outside the key's IP whitelist (the client's address is
+exchange.client_address's), or one its scopes do not cover.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 import hmac
 import ipaddress
 import time
-from typing import Any
 
 from django.core.cache import cache
 from rest_framework.authentication import BaseAuthentication
@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from accounts.models import User
 from apikeys import crypto, usage
 from apikeys.models import ApiKey, Scope
+from exchange import client_address
 
 WINDOW_MS = 5_000
 
@@ -52,10 +53,6 @@ def required_scope(method: str, path: str) -> str | None:
         if path.startswith(prefix):
             return scope
     return None
-
-
-def client_ip(request: Any) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "")
 
 
 def ip_allowed(api_key: ApiKey, ip: str) -> bool:
@@ -105,7 +102,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             query=django_request.META.get("QUERY_STRING", ""),
             body=django_request.body,
         )
-        ip = client_ip(django_request)
+        ip = client_address.of_request(django_request)
         if not ip_allowed(api_key, ip):
             raise PermissionDenied(f"This API key may not be used from {ip}.", code="ip_not_allowed")
         scope = required_scope(django_request.method or "", django_request.path)

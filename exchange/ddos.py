@@ -2,7 +2,8 @@
 for a cooling-off period.
 
 Counting is in Redis (a sorted set of request times per IP: add, trim, count in one round trip), so
-every web process sees the same counts. Addresses on the allowlist (health checks, internal networks)
+every web process sees the same counts. The address is the one exchange.client_address decides (a
+header the client sets counts for nothing). Addresses on the allowlist (health checks, internal networks)
 and /healthz are never counted. If Redis cannot be reached the guard lets the request through and
 logs it: a broken guard must never take the site down.
 """
@@ -20,7 +21,7 @@ from functools import cache
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from exchange import redis
+from exchange import client_address, redis
 from exchange.errors import error_body
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class DdosGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        ip = str(request.META.get("REMOTE_ADDR") or "")
+        ip = client_address.of_request(request)
         if settings.DDOS_GUARD and request.path not in EXEMPT_PATHS and not allowlisted(ip):
             try:
                 wait = check(ip)

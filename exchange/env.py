@@ -6,7 +6,9 @@ falling back to a default (the healthchecks.io way). Nothing here touches Django
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -100,6 +102,45 @@ def env_list(name: str, default: list[str], *, environ: Mapping[str, str] | None
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: list[str], *, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Return a comma-separated list of IP addresses and CIDR ranges, each written in its normal form.
+
+    A range with host bits set (10.0.0.1/8) is refused: it is more likely a typo than a wish.
+    """
+    networks = []
+    for entry in env_list(name, default, environ=environ):
+        try:
+            networks.append(str(ipaddress.ip_network(entry, strict=True)))
+        except ValueError:
+            raise ConfigError(f"{name} must list IP addresses or CIDR ranges (as 10.0.0.0/8), not {entry!r}.") from None
+    return networks
+
+
+_RATE = re.compile(r"(?P<count>[0-9]+)/(?P<multiplier>[0-9]*)(?P<unit>[smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def rate_per_second(rate: str) -> float:
+    """Return the average requests per second a django-ratelimit rate ("count/period") allows."""
+    match = _RATE.fullmatch(rate)
+    if match is None:
+        raise ValueError(rate)
+    seconds = int(match["multiplier"] or 1) * _UNIT_SECONDS[match["unit"]]
+    if seconds == 0:
+        raise ValueError(rate)
+    return int(match["count"]) / seconds
+
+
+def env_rate(name: str, default: str, *, environ: Mapping[str, str] | None = None) -> str:
+    """Return a rate limit written "count/period", the period s, m, h or d with an optional multiplier (5m)."""
+    value = env_str(name, default, environ=environ).strip()
+    try:
+        rate_per_second(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate such as 120/m (count/s, m, h or d), not {value!r}.") from None
+    return value
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...], *, environ: Mapping[str, str] | None = None) -> str:

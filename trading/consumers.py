@@ -42,6 +42,7 @@ from accounts.models import User
 from apikeys.authentication import ip_allowed
 from apikeys.authentication import verify as verify_api_key
 from apikeys.models import Scope
+from exchange import client_address
 from exchange.streams import Deliver, fanout, in_db_thread, user_group
 from trading import marketdata
 from trading.api.views import book_payload, order_payload
@@ -262,8 +263,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         key, timestamp, signature = (content.get(name) for name in ("key", "timestamp", "signature"))
         if not (isinstance(key, str) and isinstance(timestamp, str) and isinstance(signature, str)):
             raise StreamError("bad_message", "An API-key auth carries `key`, `timestamp` and `signature`.")
-        client = self.scope.get("client") or ("", 0)
-        await self._signed_in(await _user_from_api_key(key, timestamp, signature, str(client[0])))
+        ip = client_address.of_scope(self.scope)  # the peer, or behind a trusted proxy what it forwards
+        await self._signed_in(await _user_from_api_key(key, timestamp, signature, ip))
 
     async def _auth(self, token: Any) -> None:
         user = await _user_from_token(token) if isinstance(token, str) and token else None

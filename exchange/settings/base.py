@@ -25,8 +25,11 @@ from exchange.env import (
     env_decimal,
     env_int,
     env_list,
+    env_networks,
+    env_rate,
     env_str,
     parse_database_url,
+    rate_per_second,
 )
 
 # Lets classes such as ModelAdmin take type parameters at run time, as django-stubs declares them.
@@ -96,6 +99,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "exchange.client_address.ClientAddressMiddleware",  # before anything that reads the address
     "exchange.ddos.DdosGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "exchange.csp.ContentSecurityPolicyMiddleware",
@@ -116,7 +120,12 @@ DDOS_GUARD = env_bool("DDOS_GUARD", True)
 DDOS_WINDOW_SECONDS = env_int("DDOS_WINDOW_SECONDS", 10, minimum=1)
 DDOS_BURST_REQUESTS = env_int("DDOS_BURST_REQUESTS", 300, minimum=1)
 DDOS_BAN_SECONDS = env_int("DDOS_BAN_SECONDS", 60, minimum=1)
-DDOS_ALLOWLIST = env_list("DDOS_ALLOWLIST", ["127.0.0.1/32", "::1/128"])
+DDOS_ALLOWLIST = env_networks("DDOS_ALLOWLIST", ["127.0.0.1/32", "::1/128"])
+
+# The client's address (exchange/client_address.py) is the TCP peer, unless the peer is in one of
+# these ranges (the reverse proxy's: nginx's network in docker-compose.yml); then it is the
+# right-most X-Forwarded-For address that is not one of them. Empty: no proxy is believed.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES", [])
 
 ROOT_URLCONF = "exchange.urls"
 ASGI_APPLICATION = "exchange.asgi.application"
@@ -270,20 +279,33 @@ REST_FRAMEWORK = {
 # API rate limits (exchange/throttling.py), "count/period" with period s, m, h or d: everyone is held
 # to the limit of their kind (anonymous per address, users, API keys); sensitive operations have
 # their own, tighter one on top. Counters live in the Redis cache; if it is away, requests pass.
+# A user's API keys draw on the user's own budget (`user`): 20 keys get no more than one. `api_key`
+# holds each key to at most that rate, never more.
+_RATE_LIMIT_USER = env_rate("RATE_LIMIT_USER", "600/m")
 RATE_LIMITS = {
-    "anon": env_str("RATE_LIMIT_ANON", "120/m"),
-    "user": env_str("RATE_LIMIT_USER", "600/m"),
-    "api_key": env_str("RATE_LIMIT_API_KEY", "1200/m"),
-    "login": env_str("RATE_LIMIT_LOGIN", "20/m"),
-    "register": env_str("RATE_LIMIT_REGISTER", "5/m"),
-    "otp": env_str("RATE_LIMIT_OTP", "10/m"),
-    "withdraw": env_str("RATE_LIMIT_WITHDRAW", "10/m"),
-    "order": env_str("RATE_LIMIT_ORDER", "300/m"),
+    "anon": env_rate("RATE_LIMIT_ANON", "120/m"),
+    "user": _RATE_LIMIT_USER,
+    "api_key": env_rate("RATE_LIMIT_API_KEY", _RATE_LIMIT_USER),
+    "login": env_rate("RATE_LIMIT_LOGIN", "20/m"),
+    "register": env_rate("RATE_LIMIT_REGISTER", "5/m"),
+    "otp": env_rate("RATE_LIMIT_OTP", "10/m"),
+    "withdraw": env_rate("RATE_LIMIT_WITHDRAW", "10/m"),
+    "order": env_rate("RATE_LIMIT_ORDER", "300/m"),
 }
+if rate_per_second(RATE_LIMITS["api_key"]) > rate_per_second(RATE_LIMITS["user"]):
+    raise ConfigError(
+        f"RATE_LIMIT_API_KEY ({RATE_LIMITS['api_key']}) may not exceed RATE_LIMIT_USER ({RATE_LIMITS['user']}): "
+        "a user's keys share the user's budget."
+    )
 RATELIMIT_FAIL_OPEN = True
-# Failed logins (page and API alike) per account and per address, per hour.
-LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 100, minimum=1)
+# Failed logins (page and API alike), counted for an hour (accounts/login_guard.py): past the limit
+# per (account, address) or per address, that address is refused; past the threshold per account,
+# the account is under attack: its owner is alerted, a right password counts only with a valid second
+# factor (when 2FA is on), and addresses that never signed in to it get one try per LOGIN_SLOW_SECONDS.
+LOGIN_FAILURES_PER_ACCOUNT_IP = env_int("LOGIN_FAILURES_PER_ACCOUNT_IP", 10, minimum=1)
 LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20, minimum=1)
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 100, minimum=1)
+LOGIN_SLOW_SECONDS = env_int("LOGIN_SLOW_SECONDS", 10, minimum=1)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),
@@ -367,6 +389,8 @@ EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
+# With the file backend (django.core.mail.backends.filebased.EmailBackend), mail is written here.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -389,8 +413,6 @@ CONTENT_SECURITY_POLICY = env_str(
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'",
 )
-# With the file backend (django.core.mail.backends.filebased.EmailBackend), mail is written here.
-EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # the pages' scripts read it to call the API with the session

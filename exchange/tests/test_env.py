@@ -98,6 +98,9 @@ def _settings_import(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"DEBUG": "0", "SECRET_KEY": "x" * 60}, "ALLOWED_HOSTS must be set"),
         ({"DEBUG": "1", "DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL must be a postgres"),
         ({"DEBUG": "1", "EMAIL_PORT": "smtp"}, "EMAIL_PORT must be an integer"),
+        ({"DEBUG": "1", "TRUSTED_PROXIES": "nginx"}, "TRUSTED_PROXIES must list IP addresses or CIDR ranges"),
+        ({"DEBUG": "1", "RATE_LIMIT_USER": "fast"}, "RATE_LIMIT_USER must be a rate such as 120/m"),
+        ({"DEBUG": "1", "RATE_LIMIT_API_KEY": "20/s"}, "RATE_LIMIT_API_KEY (20/s) may not exceed RATE_LIMIT_USER"),
     ],
 )
 def test_bad_configuration_stops_start_up_with_a_clear_message(env, message):
