@@ -67,6 +67,7 @@ class Notification(models.Model):
 class AuditAction(models.TextChoices):
     LOGIN_SUCCEEDED = "login_succeeded", "Signed in"
     LOGIN_FAILED = "login_failed", "Failed sign-in"
+    LOGIN_FAILURES_ALERT = "login_failures_alert", "Many failed sign-ins: slowed down"
     TWO_FACTOR_ENABLED = "two_factor_enabled", "Two-factor authentication turned on"
     TWO_FACTOR_DISABLED = "two_factor_disabled", "Two-factor authentication turned off"
     PASSWORD_CHANGED = "password_changed", "Password changed"

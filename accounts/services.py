@@ -9,6 +9,7 @@ import base64
 import logging
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import segno
 from django.conf import settings
@@ -24,16 +25,15 @@ from django_otp import devices_for_user
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts import audit
+from accounts import audit, login_guard
 from accounts.lock_objects import lock_outstanding_token, lock_user
 from accounts.models import AuditAction, Notification, User
-from exchange import redis, streams
+from exchange import client_address, streams
 from exchange.errors import Conflict, DomainError, ValidationFailed
 
 BACKUP_DEVICE_NAME = "Backup codes"
@@ -137,69 +137,85 @@ def register_user(*, username: str, email: str, password: str) -> User:
         ) from None
 
 
-class LoginThrottled(DomainError):
-    code = "login_throttled"
-    status_code = 429
-    default_message = "Too many failed logins: wait before trying again."
+@dataclass(frozen=True)
+class PasswordStep:
+    """The first step of a login: the attempt as accounts.login_guard sees it, and what comes next.
 
-
-LOGIN_FAILURE_WINDOW = 3600
-
-
-def _login_failure_keys(request: HttpRequest | None, username: str) -> list[tuple[str, int]]:
-    keys = [(f"login-failures:user:{username.strip().lower()}", settings.LOGIN_FAILURES_PER_ACCOUNT)]
-    ip = request.META.get("REMOTE_ADDR") if request is not None else None
-    if ip:
-        keys.append((f"login-failures:ip:{ip}", settings.LOGIN_FAILURES_PER_IP))
-    return keys
-
-
-def _refuse_if_throttled(keys: list[tuple[str, int]]) -> None:
-    try:
-        client = redis.client()
-        counts = client.mget([key for key, _ in keys])
-        for (key, limit), count in zip(keys, counts, strict=True):
-            if count is not None and int(count) >= limit:
-                raise LoginThrottled(retry_after=max(1, int(client.ttl(key))))
-    except RedisError:
-        logger.warning("login throttling: Redis unavailable, not counting", exc_info=True)
-
-
-def _count_failure(keys: list[tuple[str, int]]) -> None:
-    try:
-        pipe = redis.client().pipeline()
-        for key, _ in keys:
-            pipe.set(key, 0, ex=LOGIN_FAILURE_WINDOW, nx=True)  # the hour starts at the first failure
-            pipe.incr(key)
-        pipe.execute()
-    except RedisError:
-        logger.warning("login throttling: Redis unavailable, not counting", exc_info=True)
-
-
-def authenticate_credentials(*, request: HttpRequest | None, username: str, password: str) -> User:
-    """Return the active user with these credentials, or raise InvalidCredentials.
-
-    Failed attempts are counted per account and per address for an hour; past the limits
-    (LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP) the answer is 429 without checking the password.
+    `user` is the account signing in. It is set when the password was right, and also when it was
+    wrong for an account under attack with 2FA on: then the code step follows all the same, so that
+    no answer tells a right password from a wrong one (`password_ok` remembers which it was).
     """
-    keys = _login_failure_keys(request, username)
-    _refuse_if_throttled(keys)
-    user = authenticate(request, username=username, password=password)
+
+    attempt: login_guard.Attempt
+    user: User | None
+    password_ok: bool
+    needs_code: bool
+
+
+UNDER_ATTACK_MESSAGE = (
+    "The username, the password or the code is wrong. This account has seen many failed sign-ins: "
+    "send the code from your authenticator app together with the password."
+)
+
+
+def check_password(*, request: HttpRequest | None, username: str, password: str) -> PasswordStep:
+    """Check a login's password under the failed-login policy (accounts/login_guard.py).
+
+    Raises LoginThrottled (then the password is not even checked) or InvalidCredentials.
+    """
+    address = client_address.of_request(request) if request is not None else client_address.UNKNOWN
+    attempt = login_guard.begin(username=username, address=address)
+    account = login_guard.account_named(username)
+    two_factor = account is not None and has_two_factor(account)
+    if attempt.under_attack and not two_factor and not (account and login_guard.signed_in_from(account, address)):
+        login_guard.slow_down(attempt)
+    try:
+        user = authenticate(request, username=username, password=password)
+    except Exception:
+        login_guard.failed(attempt, user=account)  # whatever broke, the failure counts
+        raise
     if not isinstance(user, User):
-        _count_failure(keys)
+        login_guard.failed(attempt, user=account)
+        if attempt.under_attack and two_factor:
+            return PasswordStep(attempt=attempt, user=account, password_ok=False, needs_code=True)
         raise InvalidCredentials()
-    return user
+    return PasswordStep(attempt=attempt, user=user, password_ok=True, needs_code=has_two_factor(user))
+
+
+def pass_second_factor(*, step: PasswordStep, code: str | None) -> Device:
+    """Check the code of a login's second step; return the device that accepted it.
+
+    Under attack every failure, a wrong password included, is InvalidCredentials, and a code is
+    checked only after a right password (a wrong code after a right one counts as a failed login).
+    """
+    user = step.user
+    if user is None:
+        raise InvalidCredentials()
+    if not step.attempt.under_attack:
+        if not code:
+            raise OtpRequired()
+        return verify_second_factor(user=user, code=code)
+    if step.password_ok and code:
+        try:
+            return verify_second_factor(user=user, code=code)
+        except (OtpInvalid, OtpThrottled):
+            pass
+    if step.password_ok:
+        login_guard.failed(step.attempt, user=user)  # a wrong password was counted when it was checked
+    raise InvalidCredentials(UNDER_ATTACK_MESSAGE)
 
 
 def login_api(*, request: HttpRequest | None, username: str, password: str, otp: str | None) -> TokenPair:
     """Check credentials and, when 2FA is on, a code; return a fresh access/refresh pair."""
-    user = authenticate_credentials(request=request, username=username, password=password)
-    if has_two_factor(user):
-        if not otp:
-            raise OtpRequired()
-        verify_second_factor(user=user, code=otp)
-    audit.record(AuditAction.LOGIN_SUCCEEDED, user=user, via="api")
-    return issue_tokens(user=user)
+    step = check_password(request=request, username=username, password=password)
+    if step.needs_code:
+        pass_second_factor(step=step, code=otp)
+    user = step.user
+    if user is None or not step.password_ok:
+        raise InvalidCredentials()
+    with transaction.atomic(durable=True):  # the sign-in's audit row and its tokens commit together
+        audit.record(AuditAction.LOGIN_SUCCEEDED, user=user, via="api")
+        return issue_tokens(user=user)
 
 
 def issue_tokens(*, user: User) -> TokenPair:
@@ -242,6 +258,7 @@ def logout_tokens(*, user: User, refresh: str) -> None:
     if str(token.get("user_id")) != str(user.pk):
         raise InvalidRefreshToken()
     token.blacklist()
+    _end_jwt_streams(user)
 
 
 def revoke_all_refresh_tokens(*, user: User) -> None:
@@ -250,6 +267,25 @@ def revoke_all_refresh_tokens(*, user: User) -> None:
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
+    _end_jwt_streams(user)
+
+
+def _end_jwt_streams(user: User) -> None:
+    """Sign out, on commit, every stream the user authenticated with a JWT.
+
+    Every one: an access token does not say which refresh token it came from.
+    """
+    transaction.on_commit(lambda: streams.publish_revoked(user_id=user.pk, credential=streams.Credential.JWT))
+
+
+def end_session_streams(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
+    """Sign out the streams a session authenticated, as it logs out (`user_logged_out`, before the flush)."""
+    session_key = request.session.session_key if request is not None else None
+    if user is not None and session_key:
+        ref = streams.session_ref(session_key)
+        transaction.on_commit(
+            lambda: streams.publish_revoked(user_id=user.pk, credential=streams.Credential.SESSION, ref=ref)
+        )
 
 
 def change_password(*, user: User, old_password: str, new_password: str) -> None:
@@ -267,6 +303,8 @@ def change_password(*, user: User, old_password: str, new_password: str) -> None
         user.security_changed_at = timezone.now()
         user.save(update_fields=["password", "security_changed_at"])
         revoke_all_refresh_tokens(user=user)
+        # The other sessions end at their next request (their hash is stale), and so do their streams.
+        transaction.on_commit(lambda: streams.publish_revoked(user_id=user.pk, credential=streams.Credential.SESSION))
         audit.record(AuditAction.PASSWORD_CHANGED, user=user)
 
 

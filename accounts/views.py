@@ -16,10 +16,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from accounts import audit, services
+from accounts import audit, login_guard, services
 from accounts.forms import LoginForm, OtpForm, PasswordChangeForm, RegisterForm
 from accounts.models import User
 from accounts.selectors import authenticated_user
+from exchange import client_address
 from exchange.errors import DomainError
 from exchange.throttling import page_rate_limit
 
@@ -78,18 +79,27 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.authenticate_credentials(
+            step = services.check_password(
                 request=request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
             )
         except DomainError as error:
             form.add_error(None, error.message)
         else:
-            if services.has_two_factor(user):
-                # The password was right; the session stays anonymous until the code is too.
-                request.session[PENDING_LOGIN_KEY] = {"user_id": user.pk, "at": time.time(), "next": next_url}
+            if step.needs_code and step.user is not None:
+                # The session stays anonymous until the code is right too. Under attack this step is
+                # reached with a wrong password as well, and the code step says which only at the end.
+                request.session[PENDING_LOGIN_KEY] = {
+                    "user_id": step.user.pk,
+                    "at": time.time(),
+                    "next": next_url,
+                    "username": step.attempt.username,
+                    "password_ok": step.password_ok,
+                    "under_attack": step.attempt.under_attack,
+                }
                 return redirect("accounts:login-code")
-            login(request, user, backend=BACKEND)
-            return HttpResponseRedirect(next_url)
+            if step.user is not None:
+                login(request, step.user, backend=BACKEND)
+                return HttpResponseRedirect(next_url)
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
 
@@ -107,8 +117,21 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:login")
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        attempt = login_guard.Attempt(
+            username=pending.get("username", user.username),
+            address=client_address.of_request(request),
+            under_attack=pending.get("under_attack", False),
+        )
+        # Pending logins written before the policy came in were written after a right password only.
+        step = services.PasswordStep(
+            attempt=attempt, user=user, password_ok=pending.get("password_ok", True), needs_code=True
+        )
         try:
-            device = services.verify_second_factor(user=user, code=form.cleaned_data["otp"])
+            device = services.pass_second_factor(step=step, code=form.cleaned_data["otp"])
+        except services.InvalidCredentials:
+            request.session.pop(PENDING_LOGIN_KEY, None)
+            messages.error(request, "The password or the code is wrong: sign in again.")
+            return redirect("accounts:login")
         except DomainError as error:
             form.add_error("otp", error.message)
         else:
