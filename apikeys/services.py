@@ -16,10 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import audit
+from accounts.lock_objects import lock_user
 from accounts.models import AuditAction, User
 from accounts.services import OtpRequired, has_two_factor, verify_second_factor
 from apikeys import crypto
 from apikeys.models import ApiKey, Scope
+from exchange import streams
 from exchange.errors import NotFound, ValidationFailed
 
 KEY_PREFIX = "ox_"
@@ -86,21 +88,24 @@ def create_key(
         if not otp:
             raise OtpRequired("Creating an API key needs a code from your authenticator app.")
         verify_second_factor(user=user, code=otp)
-    if ApiKey.objects.filter(user=user, revoked_at__isnull=True).count() >= MAX_KEYS_PER_USER:
-        raise _refuse("label", f"At most {MAX_KEYS_PER_USER} active keys: revoke one first.")
     key = KEY_PREFIX + secrets.token_urlsafe(24)
     secret = secrets.token_urlsafe(36)
-    api_key = ApiKey.objects.create(
-        user=user,
-        label=label,
-        prefix=key[:10],
-        key_hash=crypto.key_hash(key),
-        secret_encrypted=crypto.encrypt(secret),
-        scopes=scope_list,
-        ip_whitelist=whitelist,
-        expires_at=expires_at,
-    )
-    audit.record(AuditAction.API_KEY_CREATED, user=user, key=api_key.pk, label=label, scopes=scope_list)
+    # The key and its audit row commit together, or neither does.
+    with transaction.atomic(durable=True):
+        lock_user(user_id=user.pk)  # two creations at once cannot both pass the count
+        if ApiKey.objects.filter(user=user, revoked_at__isnull=True).count() >= MAX_KEYS_PER_USER:
+            raise _refuse("label", f"At most {MAX_KEYS_PER_USER} active keys: revoke one first.")
+        api_key = ApiKey.objects.create(
+            user=user,
+            label=label,
+            prefix=key[:10],
+            key_hash=crypto.key_hash(key),
+            secret_encrypted=crypto.encrypt(secret),
+            scopes=scope_list,
+            ip_whitelist=whitelist,
+            expires_at=expires_at,
+        )
+        audit.record(AuditAction.API_KEY_CREATED, user=user, key=api_key.pk, label=label, scopes=scope_list)
     return NewKey(api_key, key, secret)
 
 
@@ -133,7 +138,13 @@ def update_key(*, user: User, key_id: int, changes: dict[str, Any]) -> ApiKey:
 
 def revoke_key(*, user: User, key_id: int) -> ApiKey:
     api_key = key_of(user=user, key_id=key_id)
-    if ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
-        audit.record(AuditAction.API_KEY_REVOKED, user=user, key=api_key.pk, label=api_key.label)
+    with transaction.atomic(durable=True):  # the revocation and its audit row commit together
+        if ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
+            audit.record(AuditAction.API_KEY_REVOKED, user=user, key=api_key.pk, label=api_key.label)
+            transaction.on_commit(  # and the streams it authenticated sign out
+                lambda: streams.publish_revoked(
+                    user_id=user.pk, credential=streams.Credential.API_KEY, ref=str(api_key.pk)
+                )
+            )
     api_key.refresh_from_db()
     return api_key

@@ -1,7 +1,10 @@
-"""Rate limits for the API: per API key, per user, or per address for anonymous requests, plus a
-tighter limit on sensitive operations (a view's `rate_limit_scopes`, by method: login, register,
-otp, withdraw, order). Counters are django-ratelimit's, in the Redis cache; over a limit the answer is 429 with
-`Retry-After` in the API's error shape. The rates are settings (`RATE_LIMITS`).
+"""Rate limits for the API: per user, or per address for anonymous requests, plus a tighter limit on
+sensitive operations (a view's `rate_limit_scopes`, by method: login, register, otp, withdraw, order).
+A request signed with an API key counts against its user's budget, as the user's own requests do (so
+twenty keys get no more than one), and against the key's own limit, which may only be lower.
+Counters are django-ratelimit's, in the Redis cache; over a limit the answer is 429 with
+`Retry-After` in the API's error shape. The rates are settings (`RATE_LIMITS`); addresses are
+exchange.client_address's.
 """
 
 from __future__ import annotations
@@ -20,18 +23,17 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from apikeys.models import ApiKey
+from exchange import client_address
 
 logger = logging.getLogger(__name__)
 
 
 def identity(request: Request) -> tuple[str, str]:
-    """(kind, id): the API key, else the user, else the client's address."""
-    if isinstance(request.auth, ApiKey):
-        return "api_key", f"key:{request.auth.pk}"
+    """(kind, id) of whose budget a request draws on: the user (whatever signed it), else the address."""
     user = request.user
     if user is not None and user.is_authenticated:
         return "user", f"user:{user.pk}"
-    return "anon", f"ip:{request.META.get('REMOTE_ADDR', '')}"
+    return "anon", f"ip:{client_address.of_request(request._request)}"
 
 
 def seconds_over(request: HttpRequest, group: str, rate: str, who: str) -> int:
@@ -57,9 +59,11 @@ class RateLimit(BaseThrottle):
         kind, who = identity(request)
         rates = settings.RATE_LIMITS
         waits = [seconds_over(request._request, f"api:{kind}", rates[kind], who)]
+        if isinstance(request.auth, ApiKey):
+            waits.append(seconds_over(request._request, "api:api_key", rates["api_key"], f"key:{request.auth.pk}"))
         scope = getattr(view, "rate_limit_scopes", {}).get(request.method)
         if scope is not None:
-            # Anonymous sensitive operations (login, register) are limited per address.
+            # Per user, whichever of the user's keys or tokens sent it; anonymous (login, register) per address.
             waits.append(seconds_over(request._request, f"api:{scope}", rates[scope], who))
         self.time_left = max(waits)
         return not self.time_left
@@ -74,7 +78,7 @@ def over_page_limit(request: HttpRequest, scope: str) -> int:
     if user is not None and user.is_authenticated:
         who = f"user:{user.pk}"
     else:
-        who = f"ip:{request.META.get('REMOTE_ADDR', '')}"
+        who = f"ip:{client_address.of_request(request)}"
     return seconds_over(request, f"page:{scope}", settings.RATE_LIMITS[scope], who)
 
 
