@@ -1,0 +1,171 @@
+"""The attacks of issue 13 (points 1-3), end to end: real HTTP requests to daphne started in a child
+process exactly as the Procfile starts it, on the test database.
+
+Requests come either straight from 127.0.0.1 (a client on the internet) or from 127.0.0.2, which the
+server trusts as its proxy (TRUSTED_PROXIES), the way nginx reaches daphne in docker-compose.yml."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import pytest
+
+from accounts.models import AuditAction, AuditEvent
+from accounts.tests.factories import PASSWORD, UserFactory
+from apikeys import services as apikeys
+from conftest import totp_code
+from trading.tests.processes import BASE_DIR, database_url, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DIRECT, PROXY = "127.0.0.1", "127.0.0.2"
+# Small limits, so that each attack takes a handful of requests.
+LIMITS = {
+    "TRUSTED_PROXIES": f"{PROXY}/32",
+    "LOGIN_FAILURES_PER_ACCOUNT_IP": "3",
+    "LOGIN_FAILURES_PER_ACCOUNT": "5",
+    "LOGIN_FAILURES_PER_IP": "10",
+    "LOGIN_SLOW_SECONDS": "30",
+    "RATE_LIMIT_REGISTER": "5/m",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((DIRECT, 0))
+        return int(s.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection((DIRECT, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def procfile_command(host: str, port: int) -> list[str]:
+    """The Procfile's web command, run with this interpreter."""
+    line = next(line for line in (BASE_DIR / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    _program, *arguments = shlex.split(line.removeprefix("web:"))
+    return [sys.executable, "-m", "daphne"] + [Template(a).substitute(WEB_HOST=host, WEB_PORT=port) for a in arguments]
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[int]:
+    """daphne on a free port, on the test database, with the limits above; its port."""
+    with django_db_blocker.unblock():
+        url = database_url()
+    port = free_port()
+    env = {**os.environ, **LIMITS, "DJANGO_SETTINGS_MODULE": "exchange.settings.test", "DATABASE_URL": url}
+    with tempfile.NamedTemporaryFile("w+", prefix="daphne-", suffix=".log") as log:
+        process = subprocess.Popen(
+            procfile_command(DIRECT, port), cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            assert wait_for(lambda: listening(port) or process.poll() is not None, timeout=30)
+            assert process.poll() is None, Path(log.name).read_text()
+            yield port
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+class Answer:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.raw = status, headers, body
+        self.json: dict[str, Any] = json.loads(body) if body.startswith(b"{") else {}
+
+    @property
+    def code(self) -> tuple[int, str]:
+        return self.status, self.json.get("error", {}).get("code", "ok")
+
+
+def call(port: int, method: str, path: str, body: Any = None, *, source: str = DIRECT, **headers: str) -> Answer:
+    """One HTTP request from `source` (a local address the connection is made from)."""
+    connection = http.client.HTTPConnection(DIRECT, port, timeout=10, source_address=(source, 0))
+    data = json.dumps(body).encode() if body is not None else b""
+    try:
+        connection.request(method, path, data, {"Content-Type": "application/json", **headers})
+        response = connection.getresponse()
+        return Answer(response.status, dict(response.getheaders()), response.read())
+    finally:
+        connection.close()
+
+
+def login(port: int, username: str, password: str, otp: str | None = None, **kwargs: Any) -> Answer:
+    body = {"username": username, "password": password} | ({"otp": otp} if otp else {})
+    return call(port, "POST", "/api/auth/login", body, **kwargs)
+
+
+def register(port: int, n: int, **kwargs: Any) -> int:
+    body = {"username": f"sybil{n}", "email": f"sybil{n}@example.com", "password": "a-strong-passphrase-42"}
+    return call(port, "POST", "/api/auth/register", body, **kwargs).status
+
+
+def test_a_new_forwarded_for_per_request_does_not_lift_the_register_limit(server: int) -> None:
+    spoofed = [register(server, n, **{"X-Forwarded-For": f"198.51.100.{n}"}) for n in range(7)]
+    assert spoofed == [201] * 5 + [429] * 2
+    # Behind the trusted proxy, the address it forwards is the client's: each has its own limit.
+    proxied = [register(server, n, source=PROXY, **{"X-Forwarded-For": f"198.51.100.{n}"}) for n in range(10, 17)]
+    assert proxied == [201] * 7
+
+
+def test_an_api_key_whitelist_is_not_passed_by_claiming_the_address(server: int) -> None:
+    owner = UserFactory(username="quant")
+    new = apikeys.create_key(user=owner, label="bot", scopes=["read"], ip_whitelist=["192.0.2.1"])
+
+    def balances(**kwargs: Any) -> Answer:
+        timestamp = str(int(time.time() * 1000))
+        sig = hmac.new(new.secret.encode(), f"{timestamp}GET/api/wallet/balances".encode(), hashlib.sha256)
+        auth = {"X-API-KEY": new.key, "X-API-TIMESTAMP": timestamp, "X-API-SIGNATURE": sig.hexdigest()}
+        return call(server, "GET", "/api/wallet/balances", **auth, **kwargs)
+
+    assert balances(**{"X-Forwarded-For": "192.0.2.1"}).code == (403, "ip_not_allowed")
+    assert balances(source=PROXY, **{"X-Forwarded-For": "192.0.2.1"}).status == 200
+
+
+def test_junk_forwarded_for_on_failed_logins_is_counted_and_tells_nothing(server: int) -> None:
+    victim = UserFactory(username="target")
+    junk = {"X-Forwarded-For": "junk"}
+    plain = login(server, "target", "wrong-1", source=PROXY, **{"X-Forwarded-For": "198.51.100.200"})
+    attempts = [login(server, "target", "wrong-1", **junk) for _ in range(4)]
+    assert [a.code for a in attempts] == [(401, "invalid_credentials")] * 3 + [(429, "login_throttled")]
+    assert attempts[0].raw == plain.raw  # the same answer as without the header
+    counted = AuditEvent.objects.filter(user=victim, action=AuditAction.LOGIN_FAILED, ip=DIRECT)
+    assert counted.count() == 3
+    assert login(server, "target", PASSWORD, **junk).code == (429, "login_throttled")  # counted: refused
+
+
+def test_a_third_party_cannot_lock_the_victim_out(server: int, two_factor_user: Any) -> None:
+    victim = two_factor_user
+    victim.is_staff = True
+    victim.save(update_fields=["is_staff"])
+    # A botnet behind the proxy, one wrong password per address, well past the account's threshold
+    for n in range(8):
+        answer = login(server, victim.username, "guess", source=PROXY, **{"X-Forwarded-For": f"203.0.113.{n}"})
+        assert answer.code == (401, "invalid_credentials")
+    # and one attacker spoofing a new address per try: held to the limit of its real address.
+    spoofed = [login(server, victim.username, "guess", **{"X-Forwarded-For": f"203.0.114.{n}"}) for n in range(4)]
+    assert [a.code for a in spoofed] == [(401, "invalid_credentials")] * 3 + [(429, "login_throttled")]
+    assert AuditEvent.objects.filter(user=victim, action=AuditAction.LOGIN_FAILURES_ALERT).count() == 1
+    # A guessed password gives nothing away, and the owner signs in with password and code.
+    elsewhere = {"source": PROXY, "X-Forwarded-For": "198.51.100.201"}
+    assert login(server, victim.username, PASSWORD, **elsewhere).code == (401, "invalid_credentials")
+    owner = login(server, victim.username, PASSWORD, otp=totp_code(victim.totp_device, 1), **elsewhere)
+    assert owner.code == (200, "ok")
+    assert set(owner.json) == {"access", "refresh"}
