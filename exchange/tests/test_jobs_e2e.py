@@ -168,7 +168,7 @@ def test_a_sign_in_from_a_new_address_is_emailed(live: Live) -> None:
     other = requests.Session()
     other.mount("http://", FromAddress("127.0.0.2"))
     response = other.post(
-        f"{live.url}/api/auth/login", json={"username": user.username, "password": PASSWORD}, timeout=10
+        f"{live.url}/api/auth/login", json={"username": str(user.username), "password": PASSWORD}, timeout=10
     )
     assert response.status_code == 200, response.text
     # Then the worker emails them about it, naming the address
