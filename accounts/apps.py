@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_out
 
 
 class AccountsConfig(AppConfig):
@@ -8,4 +9,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import audit  # noqa: F401  (connects the sign-in signals to the audit log)
+        from accounts import (
+            audit,  # noqa: F401  (connects the sign-in signals to the audit log)
+            services,
+        )
+
+        # Every logout (the site's, the admin's) ends the streams its session authenticated.
+        user_logged_out.connect(services.end_session_streams, dispatch_uid="accounts.end_session_streams")

@@ -7,16 +7,22 @@ Publishing never raises: what is published is already committed, and streams are
 subscribers to notice a gap (book `seq`) or to reload (the user channel sends current state).
 On the receiving side, `fanout()` joins each market-data group once per web process and hands every
 message to the local subscribers (see Fanout).
+
+When a credential ends (a session's logout, a user's JWT logout, an API key's revocation), its service
+publishes `user.revoked` to the user's group on commit (`publish_revoked`): every stream it
+authenticated drops the user channel and tells its client (trading.consumers).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from enum import StrEnum
 from typing import Any, ParamSpec, TypeVar
 
 from channels.db import database_sync_to_async
@@ -57,6 +63,28 @@ def publish(messages: Iterable[tuple[str, dict[str, Any]]]) -> None:
 
 def publish_to_users(user_ids: Iterable[int], message: dict[str, Any]) -> None:
     publish((user_group(user_id), message) for user_id in sorted(set(user_ids)))
+
+
+class Credential(StrEnum):
+    """What authenticated a stream."""
+
+    SESSION = "session"
+    JWT = "jwt"
+    API_KEY = "api_key"
+
+
+def session_ref(session_key: str) -> str:
+    """Name a session on the channel layer by a digest: never the key itself, which signs one in."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def publish_revoked(*, user_id: int, credential: Credential, ref: str = "") -> None:
+    """Sign out the user's streams authenticated by this credential; call it on commit.
+
+    `ref` names one: a session's `session_ref`, an API key's id. Empty, it means every credential of
+    that kind (a JWT logout: an access token does not say which refresh token it came from).
+    """
+    publish_to_users([user_id], {"type": "user.revoked", "credential": str(credential), "ref": ref})
 
 
 P = ParamSpec("P")

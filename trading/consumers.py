@@ -5,8 +5,16 @@ or `{"op": "auth", "key", "timestamp", "signature"}` (an API key with the `read`
 `timestamp + "GET/ws/stream"` as for REST), `{"op": "ping"}`. Channels: `book:SYMBOL` (a snapshot,
 then deltas with consecutive `seq`), `trades:SYMBOL`, `ticker:SYMBOL`, `candles:SYMBOL:INTERVAL`, and
 `user` (your orders, fills, balances and notifications; needs the session cookie or an `auth`
-message first). Bad messages and unknown
-channels get an `error` message; the connection stays open.
+message first). Bad messages and unknown channels get an `error` message; the connection stays open.
+
+An authentication lasts as long as what gave it: the session (until its logout), the access token
+(until it expires, or its user logs out through the API), the API key (until it is revoked). Then
+the connection drops the user channel (`unsubscribed`, with a `reason`), says `unauthenticated`
+with the same code, and goes on with the public channels; the client may authenticate again (a
+client sends a fresh access token before the old one expires to keep the user channel). The ends are
+`user.revoked` events on the user's group, published on commit by the services that end a
+credential; every RECHECK_SECONDS the consumer also checks its credential in the database, in case
+such an event was lost.
 
 The engine publishes one message per batch and market (group `market.SYMBOL`) with the text of each
 stream channel it touched. It reaches a web process once through its fan-out (exchange.streams.Fanout),
@@ -23,8 +31,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any, TypeVar, cast
 
 from channels.consumer import get_handler_name
@@ -33,6 +45,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.sessions import InstanceSessionWrapper
 from channels.utils import await_many_dispatch
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.utils.crypto import constant_time_compare
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -41,9 +56,9 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from accounts.models import User
 from apikeys.authentication import ip_allowed
 from apikeys.authentication import verify as verify_api_key
-from apikeys.models import Scope
+from apikeys.models import ApiKey, Scope
 from exchange import client_address
-from exchange.streams import Deliver, fanout, in_db_thread, user_group
+from exchange.streams import Credential, Deliver, fanout, in_db_thread, session_ref, user_group
 from trading import marketdata
 from trading.api.views import book_payload, order_payload
 from trading.events import market_group
@@ -56,6 +71,18 @@ T = TypeVar("T")
 
 MAX_SUBSCRIPTIONS = 50
 BOOK_DEPTH = 50
+# How long an authentication may outlive its credential when the event that ends it is lost (Redis
+# pub/sub delivers at most once). Each authenticated connection reads the database once per period.
+RECHECK_SECONDS = 60.0
+
+# Why an authentication ended: the `reason` of `unsubscribed` and the `code` of `unauthenticated`.
+ENDED = {
+    "session_ended": "Your session ended (you signed out, or it expired).",
+    "token_revoked": "You logged out: authenticate with a new access token.",
+    "token_expired": "The access token expired: send a fresh one, before it expires, to keep the user channel.",
+    "api_key_revoked": "The API key was revoked, expired, or may no longer read from here.",
+}
+REVOKED = {Credential.SESSION: "session_ended", Credential.JWT: "token_revoked", Credential.API_KEY: "api_key_revoked"}
 
 
 class StreamError(Exception):
@@ -117,34 +144,81 @@ async def _book(market: Market) -> dict[str, Any]:
     return await _shared("book", market.symbol, lambda read: _read_book(market, read), unstarted=True)
 
 
+@dataclass(frozen=True, eq=False)
+class SignIn:
+    """Who authenticated a connection, and with what: enough to tell when that ends."""
+
+    user: User
+    credential: Credential
+    ref: str = ""  # the session's digest (streams.session_ref), the API key's id; "" for a JWT
+    expires_at: float | None = None  # seconds since the epoch: a JWT's `exp`, an API key's expiry
+    session_key: str = field(default="", repr=False)
+    ip: str = ""  # the address an API key was checked for
+
+
 @in_db_thread
-def _user_from_token(token: str) -> User | None:
-    """The user of a valid access token, checked exactly as the REST API's JWT authentication checks it."""
+def _user_from_token(token: str) -> SignIn | None:
+    """The sign-in of a valid access token, checked exactly as the REST API's JWT authentication checks it."""
     jwt = JWTAuthentication()
     try:
-        user = jwt.get_user(jwt.get_validated_token(token.encode()))
+        validated = jwt.get_validated_token(token.encode())
+        user = jwt.get_user(validated)
     except (InvalidToken, AuthenticationFailed):
         return None
-    return user if isinstance(user, User) else None
+    if not isinstance(user, User):
+        return None
+    return SignIn(user, Credential.JWT, expires_at=float(validated["exp"]))
 
 
 STREAM_PATH = "/ws/stream"
 
 
+def _key_refusal(api_key: ApiKey, ip: str) -> StreamError | None:
+    """Why this active API key may not read the stream from this address, or None."""
+    if not ip_allowed(api_key, ip):
+        return StreamError("ip_not_allowed", f"This API key may not be used from {ip}.")
+    if Scope.READ not in api_key.scopes:
+        return StreamError("scope_missing", "This API key lacks the `read` scope.")
+    return None
+
+
 @in_db_thread
-def _user_from_api_key(key: str, timestamp: str, signature: str, ip: str) -> User:
-    """The user of a read-scoped API key that signed `timestamp + "GET/ws/stream"`, or StreamError."""
+def _user_from_api_key(key: str, timestamp: str, signature: str, ip: str) -> SignIn:
+    """The sign-in of a read-scoped API key that signed `timestamp + "GET/ws/stream"`, or StreamError."""
     try:
         api_key = verify_api_key(
             key=key, timestamp=timestamp, sig=signature, method="GET", path=STREAM_PATH, query="", body=b""
         )
     except AuthenticationFailed as error:
         raise StreamError("not_authenticated", str(error.detail)) from None
-    if not ip_allowed(api_key, ip):
-        raise StreamError("ip_not_allowed", f"This API key may not be used from {ip}.")
-    if Scope.READ not in api_key.scopes:
-        raise StreamError("scope_missing", "This API key lacks the `read` scope.")
-    return api_key.user
+    if refusal := _key_refusal(api_key, ip):
+        raise refusal
+    expires_at = api_key.expires_at.timestamp() if api_key.expires_at else None
+    return SignIn(api_key.user, Credential.API_KEY, str(api_key.pk), expires_at, ip=ip)
+
+
+@in_db_thread
+def _still_signed_in(sign_in: SignIn) -> bool:
+    """Whether the credential still authenticates its user, as the next HTTP request would find it.
+
+    A JWT cannot be asked (it names no refresh token): its expiry is timed, its logout is an event.
+    """
+    user = User.objects.filter(pk=sign_in.user.pk, is_active=True).first()
+    if user is None:
+        return False
+    if sign_in.credential == Credential.SESSION:
+        # Read the store afresh (the connection's own session object holds what it read at connect).
+        session = import_module(settings.SESSION_ENGINE).SessionStore(sign_in.session_key).load()
+        stored_hash = session.get(HASH_SESSION_KEY)
+        return (
+            session.get(SESSION_KEY) == str(user.pk)
+            and isinstance(stored_hash, str)
+            and constant_time_compare(stored_hash, user.get_session_auth_hash())  # a password change ends it
+        )
+    if sign_in.credential == Credential.API_KEY:
+        api_key = ApiKey.objects.filter(pk=int(sign_in.ref), user=user).first()
+        return api_key is not None and api_key.is_active and _key_refusal(api_key, sign_in.ip) is None
+    return True
 
 
 @in_db_thread
@@ -174,10 +248,22 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.user_events: deque[dict[str, Any]] = deque()
         self.user_task: asyncio.Future[None] | None = None
         self.user: User | None = None
+        self.sign_in: SignIn | None = None
+        # While authenticated, the consumer is on its user's group, subscribed to `user` or not: the
+        # group carries the `user.revoked` events that end the authentication.
+        self.auth_group: str | None = None
+        self.watcher: asyncio.Future[None] | None = None  # the credential's expiry and re-checks
+        # A client message and the end of an authentication never interleave: a `user` subscription
+        # half made when the sign-in ends would go on carrying the user's events.
+        self.auth_lock = asyncio.Lock()
 
     async def connect(self) -> None:
         scope_user = self.scope.get("user")
-        self.user = scope_user if getattr(scope_user, "is_authenticated", False) else None
+        session = self.scope.get("session")
+        if getattr(scope_user, "is_authenticated", False) and session is not None and session.session_key:
+            # Only a browser on one of our origins gets this far with its cookie (exchange.routing).
+            key = session.session_key
+            await self._signed_in(SignIn(scope_user, Credential.SESSION, session_ref(key), session_key=key))
         await self.accept()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -204,12 +290,12 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self._leave_all()
 
     async def _leave_all(self) -> None:
-        if self.user_task is not None:
-            self.user_task.cancel()
-        for task in list(self.resyncs):
-            task.cancel()
-        groups = set(self.subscriptions.values())
+        for task in (self.user_task, self.watcher, *self.resyncs):
+            if task is not None:
+                task.cancel()
+        groups = {*self.subscriptions.values(), *([self.auth_group] if self.auth_group else [])}
         self.subscriptions.clear()
+        self.auth_group = None
         for group in groups:
             await fanout(self.channel_layer).discard(group, self)
 
@@ -228,6 +314,10 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     # --- client messages ------------------------------------------------------------------------
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        async with self.auth_lock:
+            await self._handle(content)
+
+    async def _handle(self, content: Any) -> None:
         try:
             if not isinstance(content, dict):
                 raise StreamError("bad_message", "Send a JSON object with an `op`.")
@@ -265,18 +355,74 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             raise StreamError("bad_message", "An API-key auth carries `key`, `timestamp` and `signature`.")
         ip = client_address.of_scope(self.scope)  # the peer, or behind a trusted proxy what it forwards
         await self._signed_in(await _user_from_api_key(key, timestamp, signature, ip))
+        await self._send_authenticated()
 
     async def _auth(self, token: Any) -> None:
-        user = await _user_from_token(token) if isinstance(token, str) and token else None
-        if user is None:
+        sign_in = await _user_from_token(token) if isinstance(token, str) and token else None
+        if sign_in is None:
             raise StreamError("not_authenticated", "The token is not valid (or expired).")
-        await self._signed_in(user)
+        await self._signed_in(sign_in)
+        await self._send_authenticated()
 
-    async def _signed_in(self, user: User) -> None:
-        if self.user is not None and self.user.pk != user.pk and "user" in self.subscriptions:
-            await self._leave("user")
-        self.user = user
-        await self.send_json({"type": "authenticated", "user_id": user.pk})
+    async def _send_authenticated(self) -> None:
+        if self.user is not None:
+            await self.send_json({"type": "authenticated", "user_id": self.user.pk})
+
+    async def _signed_in(self, sign_in: SignIn) -> None:
+        """Authenticate as this sign-in: the last one counts (a fresh token keeps the user channel)."""
+        if self.user is not None and self.user.pk != sign_in.user.pk:
+            await self._signed_out(None)  # another user's events are no business of this one
+        self.user, self.sign_in = sign_in.user, sign_in
+        if self.auth_group is None:
+            self.auth_group = user_group(sign_in.user.pk)
+            await fanout(self.channel_layer).add(self.auth_group, self, self._user_event)
+        if self.watcher is not None:
+            self.watcher.cancel()
+        self.watcher = asyncio.ensure_future(self._watch(sign_in))
+
+    async def _signed_out(self, code: str | None) -> None:
+        """Forget the authentication: drop the user channel and the user's group; with a `code`, say why."""
+        if self.watcher is not None and self.watcher is not asyncio.current_task():
+            self.watcher.cancel()
+        self.watcher = None
+        self.user = self.sign_in = None
+        self.user_events.clear()
+        on_user_channel = self.subscriptions.pop("user", None) is not None
+        group, self.auth_group = self.auth_group, None
+        if group is not None and group not in self.subscriptions.values():
+            await fanout(self.channel_layer).discard(group, self)
+        if on_user_channel:
+            await self.send_json({"type": "unsubscribed", "channel": "user", **({"reason": code} if code else {})})
+        if code is not None:
+            await self.send_json({"type": "unauthenticated", "code": code, "message": ENDED[code]})
+
+    async def _end(self, sign_in: SignIn, code: str) -> None:
+        """End this sign-in, unless the connection authenticated again since."""
+        async with self.auth_lock:
+            if self.sign_in is sign_in:
+                await self._signed_out(code)
+
+    async def _watch(self, sign_in: SignIn) -> None:
+        """End the sign-in when its credential expires, or when a re-check finds it gone (its event lost)."""
+
+        def next_check() -> float:
+            # Spread: connections made together (a restart's reconnects) do not all re-check together.
+            return time.monotonic() + RECHECK_SECONDS * random.uniform(0.8, 1.2)  # noqa: S311
+
+        check_at = next_check()
+        while True:
+            expires_in = sign_in.expires_at - time.time() if sign_in.expires_at is not None else None
+            if expires_in is not None and expires_in <= 0:
+                code = "token_expired" if sign_in.credential == Credential.JWT else REVOKED[sign_in.credential]
+                break
+            if time.monotonic() >= check_at:
+                if not await _still_signed_in(sign_in):
+                    code = REVOKED[sign_in.credential]
+                    break
+                check_at = next_check()
+            wait = check_at - time.monotonic()
+            await asyncio.sleep(max(0.01, wait if expires_in is None else min(wait, expires_in)))
+        await self._end(sign_in, code)
 
     async def _subscribe(self, channel: str) -> None:
         if channel in self.subscriptions:
@@ -288,9 +434,9 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if kind == "user":
             if rest:
                 raise StreamError("unknown_channel", "The private channel is just `user`.")
-            if self.user is None:
+            if self.user is None or self.auth_group is None:
                 raise StreamError("not_authenticated", "Authenticate first (session or an `auth` message).")
-            await self._join(channel, user_group(self.user.pk), self._user_event)
+            await self._join(channel, self.auth_group, self._user_event)
             await self.send_json({"type": "subscribed", "channel": channel})
             await self._send_balances()
             return
@@ -335,7 +481,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def _leave(self, channel: str) -> None:
         group = self.subscriptions.pop(channel, None)
-        if group is not None and group not in self.subscriptions.values():
+        if group is not None and group != self.auth_group and group not in self.subscriptions.values():
             await fanout(self.channel_layer).discard(group, self)
         if channel.startswith("book:"):
             self.book_seq.pop(channel[5:], None)
@@ -358,8 +504,15 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self._send_snapshot(market)
 
     async def _send_balances(self) -> None:
-        if self.user is not None:
-            await self.send_json({"type": "balances", "channel": "user", "balances": await _balances(self.user)})
+        user = self.user
+        if user is not None:
+            balances = await _balances(user)
+            if self._hears(user):
+                await self.send_json({"type": "balances", "channel": "user", "balances": balances})
+
+    def _hears(self, user: User) -> bool:
+        """Whether the user channel is still this user's: the sign-in may have ended during a read."""
+        return self.user is user and "user" in self.subscriptions
 
     # --- market data (published by the engine after commit, handed over by the process's fan-out) -
 
@@ -416,7 +569,14 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     # --- the user channel (published by services and the engine after commit) --------------------
 
     async def _user_event(self, events: list[dict[str, Any]]) -> None:
-        """Take user events from the fan-out; handle the queue in a task, as these read the database."""
+        """Take user events from the fan-out; handle the queue in a task, as these read the database.
+
+        Authenticated without the `user` channel, the connection only listens for its sign-in's end.
+        """
+        if "user" not in self.subscriptions:
+            events = [event for event in events if event["type"] == "user.revoked"]
+            if not events:
+                return
         self.user_events.extend(events)
         if self.user_task is None or self.user_task.done():
             self.user_task = asyncio.ensure_future(self._user_events())
@@ -430,9 +590,12 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 logger.exception("stream: handling %s failed", event.get("type"))
 
     async def user_orders(self, event: dict[str, Any]) -> None:
-        if self.user is None:
+        user = self.user
+        if user is None or not self._hears(user):
             return
-        orders = await _orders(self.user.pk, event["order_ids"])
+        orders = await _orders(user.pk, event["order_ids"])
+        if not self._hears(user):
+            return
         await self.send_json({"type": "orders", "channel": "user", "orders": orders})
         if event.get("fills"):
             await self.send_json({"type": "fills", "channel": "user", "fills": event["fills"]})
@@ -441,5 +604,16 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self._send_balances()  # sent after every ledger entry touching the user
 
     async def user_notification(self, event: dict[str, Any]) -> None:
+        if self.user is None or not self._hears(self.user):
+            return
         notification = {key: value for key, value in event.items() if key != "type"}
         await self.send_json({"type": "notification", "channel": "user", **notification})
+
+    async def user_revoked(self, event: dict[str, Any]) -> None:
+        """End the sign-in if the credential that ended is its own (one session, one key, or all of a kind)."""
+        sign_in = self.sign_in
+        if sign_in is None or event.get("credential") != sign_in.credential:
+            return
+        if event.get("ref") and event["ref"] != sign_in.ref:
+            return
+        await self._end(sign_in, REVOKED[sign_in.credential])
