@@ -21,6 +21,7 @@ from accounts import audit
 from accounts.models import AuditAction, User
 from exchange.errors import Conflict, Forbidden, ValidationFailed
 from wallets import ledger
+from wallets.amounts import parse_amount
 from wallets.lock_objects import lock_accounts, lock_cold_transfer
 from wallets.models import (
     ZERO,
@@ -88,16 +89,105 @@ def _needs_second_approval(transfer: ColdWalletTransfer) -> bool:
     return bool(value > settings.COLD_TRANSFER_SECOND_APPROVAL_USDT)
 
 
+@dataclass(frozen=True)
+class TransferPlan:
+    """A transfer someone asks for, checked: the wallets now and once it and the open ones have moved."""
+
+    asset: Asset
+    direction: str
+    amount: Decimal
+    now: WalletPosition
+    hot_after: Decimal
+    cold_after: Decimal
+    open_transfers: int
+    needs_second_approval: bool
+
+
+def _amounts(value: Decimal) -> str:
+    return f"{value.normalize():,f}" if value else "0"
+
+
+def plan_transfer(*, asset: Asset, direction: str, amount: Decimal) -> TransferPlan:
+    """Check a transfer asked for by hand; raise ValidationFailed (naming the field) if the wallets can't make it.
+
+    The amount is positive, within the asset's precision, within what the source wallet holds, and
+    leaves the hot wallet inside its band: a sweep never takes it below its floor, a refill never
+    above its ceiling (the automatic sweep would send the excess straight back). Transfers still
+    open for the asset count as made, so two requests cannot each pass alone and overdraw together.
+    """
+    amount = parse_amount(amount, asset=asset)
+    if direction not in ColdWalletTransferDirection.values:
+        raise ValidationFailed("Choose hot to cold or cold to hot.", details={"direction": ["Not a direction."]})
+    now = position(asset=asset)
+    # What each wallet can send now (less what requested transfers will take out of it), and what it
+    # will hold once every open transfer has arrived.
+    available = {"hot": now.hot, "cold": now.cold}
+    arriving = {"hot": ZERO, "cold": ZERO}
+    count = 0
+    for other in ColdWalletTransfer.objects.filter(asset=asset, status__in=OPEN_TRANSFER):
+        count += 1
+        source, target = ("hot", "cold") if other.direction == ColdWalletTransferDirection.TO_COLD else ("cold", "hot")
+        if other.status == ColdWalletTransferStatus.REQUESTED:
+            available[source] -= other.amount
+        arriving[target] += other.amount
+    besides = f" (counting the {count} open transfer{'s' if count > 1 else ''})" if count else ""
+    source = "hot" if direction == ColdWalletTransferDirection.TO_COLD else "cold"
+    hot, cold = available["hot"] + arriving["hot"], available["cold"] + arriving["cold"]
+
+    def refuse(message: str) -> ValidationFailed:
+        return ValidationFailed(message, details={"amount": [message]})
+
+    if amount > available[source]:
+        raise refuse(
+            f"The {source} wallet holds {_amounts(available[source])} {asset.code}{besides}: "
+            f"less than {_amounts(amount)}."
+        )
+    if direction == ColdWalletTransferDirection.TO_COLD:
+        hot_after, cold_after = hot - amount, cold + amount
+        if hot_after < now.floor:
+            most = max(min(available["hot"], hot - now.floor), ZERO)
+            raise refuse(
+                f"This would leave the hot wallet with {_amounts(hot_after)} {asset.code}{besides}, below its floor "
+                f"of {_amounts(now.floor)}: sweep at most {_amounts(most)}."
+            )
+    else:
+        hot_after, cold_after = hot + amount, cold - amount
+        if hot_after > now.ceiling:
+            most = max(min(available["cold"], now.ceiling - hot), ZERO)
+            raise refuse(
+                f"This would bring the hot wallet to {_amounts(hot_after)} {asset.code}{besides}, above its ceiling "
+                f"of {_amounts(now.ceiling)}: refill at most {_amounts(most)}."
+            )
+    return TransferPlan(
+        asset=asset,
+        direction=direction,
+        amount=amount,
+        now=now,
+        hot_after=hot_after,
+        cold_after=cold_after,
+        open_transfers=count,
+        needs_second_approval=_needs_second_approval(
+            ColdWalletTransfer(asset=asset, direction=direction, amount=amount)
+        ),
+    )
+
+
 def request_transfer(
     *, asset: Asset, direction: str, amount: Decimal, staff: User | None, automatic: bool = False
 ) -> ColdWalletTransfer:
-    """Record a transfer between hot and cold; it moves when executed."""
+    """Record a transfer between hot and cold; it moves when executed.
+
+    One asked for by hand is checked by `plan_transfer` first; the automatic ones are sized by the
+    band already (a refill is asked for even when cold holds too little: treasury must see it).
+    """
     if amount <= 0:
         raise ValidationFailed("The amount must be positive.", details={"amount": ["Must be positive."]})
     if staff is not None and not staff.has_perm("wallets.add_coldwallettransfer"):
         raise Forbidden("Only treasury staff can move funds between hot and cold wallets.")
     if not ColdWallet.objects.filter(asset=asset).exists():
         raise Conflict(f"{asset.code} has no cold wallet configured.")
+    if not automatic:
+        amount = plan_transfer(asset=asset, direction=direction, amount=amount).amount
     transfer = ColdWalletTransfer.objects.create(
         asset=asset,
         direction=direction,

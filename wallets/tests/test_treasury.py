@@ -8,7 +8,7 @@ import pytest
 
 from accounts.tests.factories import UserFactory
 from conftest import race
-from exchange.errors import Conflict, Forbidden
+from exchange.errors import Conflict, Forbidden, ValidationFailed
 from kyc.tests.factories import staff_user
 from wallets import ledger, services, treasury
 from wallets.audit import run_audit
@@ -79,11 +79,12 @@ def test_below_the_floor_a_refill_is_requested_and_treasury_executes_it(usdt):
 
 
 def test_a_large_refill_takes_two_people(usdt, settings):
-    settings.COLD_TRANSFER_SECOND_APPROVAL_USDT = 1000
+    settings.COLD_TRANSFER_SECOND_APPROVAL_USDT = 500
     fund(UserFactory().pk, usdt, "10000")
     _drain_hot_to_cold(usdt, "9000")
     first, second = staff_user("Treasury"), staff_user("Treasury")
-    refill = treasury.request_transfer(asset=usdt, direction="to_hot", amount=Decimal("5000"), staff=first)
+    # 1000 USDT: above the threshold, and brings the hot wallet exactly to its ceiling of 2000.
+    refill = treasury.request_transfer(asset=usdt, direction="to_hot", amount=Decimal("1000"), staff=first)
     with pytest.raises(Conflict, match="second approval"):
         treasury.execute_transfer(transfer_id=refill.pk, staff=first)
     with pytest.raises(Forbidden):
@@ -140,3 +141,16 @@ def test_a_failed_broadcast_returns_the_funds_to_the_source_wallet(usdt, monkeyp
     assert treasury.execute_transfer(transfer_id=transfer.pk, staff=None).status == ColdWalletTransferStatus.CANCELLED
     assert (balance(usdt, AccountKind.HOT_WALLET), balance(usdt, AccountKind.IN_TRANSIT)) == (10000, 0)
     assert run_audit().ok
+
+
+def test_transfers_asked_for_by_hand_count_the_open_ones(usdt):
+    fund(UserFactory().pk, usdt, "10000")  # hot 10000, band 500 to 2000
+    officer = staff_user("Treasury")
+    treasury.request_transfer(asset=usdt, direction="to_cold", amount=Decimal("5000"), staff=officer)
+    # Alone, another 5000 would leave 5000 in the hot wallet; after the first one, nothing.
+    with pytest.raises(ValidationFailed, match=r"hot wallet with 0 USDT \(counting the 1 open transfer\)") as refused:
+        treasury.request_transfer(asset=usdt, direction="to_cold", amount=Decimal("5000"), staff=officer)
+    assert "sweep at most 4,500" in refused.value.details["amount"][0]
+    plan = treasury.plan_transfer(asset=usdt, direction="to_cold", amount=Decimal("3000"))
+    assert (plan.hot_after, plan.cold_after, plan.open_transfers) == (Decimal("2000"), Decimal("8000"), 1)
+    assert ColdWalletTransfer.objects.count() == 1
