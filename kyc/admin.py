@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.selectors import authenticated_user
+from exchange.admin_helpers import PricedAdmin, UsdtPrices, format_amount, usdt
 from exchange.errors import DomainError
 from kyc import services
 from kyc.models import (
@@ -249,10 +250,25 @@ class SanctionsEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(AmlEvent)
-class AmlEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("occurred_at", "user", "kind", "asset", "amount", "value_usdt", "reference")
+class AmlEventAdmin(PricedAdmin):
+    list_display = ("occurred_at", "user", "kind", "asset", "amount_shown", "value", "reference")
     list_filter = ("kind",)
+    list_select_related = ("user",)
     search_fields = ("user__username", "reference")
+    fields = ("occurred_at", "user", "kind", "asset", "amount_shown", "value", "reference")
+    readonly_fields = fields
+    priced_columns = ("amount_shown",)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_shown(self, event: AmlEvent, prices: UsdtPrices | None = None) -> SafeString | str:
+        decimals = (prices or UsdtPrices()).decimals(event.asset) if event.amount is not None else None
+        if event.amount is None or decimals is None:
+            return "—" if event.amount is None else f"{event.amount.normalize():,f}"
+        return format_html('<span class="money">{}</span>', format_amount(event.amount, decimals=decimals))
+
+    @admin.display(description="Value (USDT)", ordering="value_usdt")
+    def value(self, event: AmlEvent) -> SafeString | str:
+        return usdt(event.value_usdt)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

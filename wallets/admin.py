@@ -1,21 +1,45 @@
-"""The treasury console (assets, hot and cold wallets, transfers) and the withdrawal review queue."""
+"""The treasury console (assets, hot and cold wallets, transfers) and the withdrawal review queue.
+
+Amounts show at their asset's precision with their USDT value; whatever moves money (a transfer asked
+for, executed or approved, a withdrawal approved or rejected) asks "are you sure?" first, and is
+checked by the same service the API calls, its refusal shown next to the field.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from accounts.selectors import authenticated_user
-from exchange.errors import DomainError
+from exchange.admin_helpers import (
+    ConfirmationLine,
+    PricedAdmin,
+    UsdtPrices,
+    change_link,
+    confirmation_page,
+    confirmed,
+    format_amount,
+    format_usdt,
+    money,
+    money_text,
+    plural,
+    usdt,
+)
+from exchange.errors import DomainError, ValidationFailed
 from wallets import treasury, withdrawals
+from wallets.amounts import parse_amount
 from wallets.models import (
     Asset,
     ColdWallet,
     ColdWalletTransfer,
+    ColdWalletTransferDirection,
     Deposit,
     JournalEntry,
     LedgerAccount,
@@ -25,11 +49,7 @@ from wallets.models import (
 )
 
 
-def _plain(value: Decimal) -> str:
-    return f"{value.normalize():f}" if value else "0"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(PricedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -41,12 +61,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Asset)
-class AssetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AssetAdmin(PricedAdmin):
     """Exchange wallets per asset: hot, cold, in transit against what users hold, and the hot band."""
 
     list_display = ("code", "name", "hot", "cold", "in_transit", "liabilities", "band", "deposit_enabled",
                     "withdraw_enabled")  # fmt: skip
     readonly_fields = ("hot", "cold", "in_transit", "liabilities", "band")
+    priced_columns = ("hot", "cold", "in_transit", "liabilities")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Asset]:
         return super().get_queryset(request).order_by("code")
@@ -60,25 +81,31 @@ class AssetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return cached
 
     @admin.display(description="Hot")
-    def hot(self, asset: Asset) -> str:
-        return _plain(self._position(asset).hot)
+    def hot(self, asset: Asset, prices: UsdtPrices | None = None) -> SafeString | str:
+        return money(self._position(asset).hot, asset, prices)
 
     @admin.display(description="Cold")
-    def cold(self, asset: Asset) -> str:
-        return _plain(self._position(asset).cold)
+    def cold(self, asset: Asset, prices: UsdtPrices | None = None) -> SafeString | str:
+        return money(self._position(asset).cold, asset, prices)
 
     @admin.display(description="In transit")
-    def in_transit(self, asset: Asset) -> str:
-        return _plain(self._position(asset).in_transit)
+    def in_transit(self, asset: Asset, prices: UsdtPrices | None = None) -> SafeString | str:
+        return money(self._position(asset).in_transit, asset, prices)
 
     @admin.display(description="Owed to users + fees")
-    def liabilities(self, asset: Asset) -> str:
-        return _plain(self._position(asset).liabilities)
+    def liabilities(self, asset: Asset, prices: UsdtPrices | None = None) -> SafeString | str:
+        return money(self._position(asset).liabilities, asset, prices)
 
     @admin.display(description="Hot floor to ceiling")
-    def band(self, asset: Asset) -> str:
+    def band(self, asset: Asset) -> SafeString:
         where = self._position(asset)
-        return f"{_plain(where.floor)} to {_plain(where.ceiling)}"
+        state = "below" if where.hot < where.floor else "above" if where.hot > where.ceiling else "inside"
+        return format_html(
+            '<span class="money band-{}">{} to<br>{}</span>',
+            state,
+            format_amount(where.floor, decimals=asset.decimals),
+            format_amount(where.ceiling, decimals=asset.decimals),
+        )
 
 
 @admin.register(ColdWallet)
@@ -86,19 +113,92 @@ class ColdWalletAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("asset", "address", "label")
 
 
+class ColdTransferForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Asks for a transfer the way the API does: parsed by `parse_amount`, checked by `treasury.plan_transfer`."""
+
+    amount = forms.CharField(
+        max_length=64,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 24}),
+        help_text="In units of the asset, at most its precision. It must leave the hot wallet inside its band.",
+    )
+
+    class Meta:
+        model = ColdWalletTransfer
+        fields = ("asset", "direction", "amount")
+
+    plan: treasury.TransferPlan | None = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        asset, direction, raw = data.get("asset"), data.get("direction"), data.get("amount")
+        if asset is None or not direction or raw is None:
+            return data
+        try:
+            self.plan = treasury.plan_transfer(asset=asset, direction=direction, amount=parse_amount(raw, asset=asset))
+        except ValidationFailed as error:
+            for field, problems in (error.details or {"amount": [error.message]}).items():
+                for problem in problems:
+                    self.add_error(field if field in self.fields else None, problem)
+            return data
+        if not ColdWallet.objects.filter(asset=asset).exists():
+            self.add_error("asset", f"{asset.code} has no cold wallet configured.")
+        data["amount"] = self.plan.amount
+        return data
+
+
+def _wallets(direction: str) -> tuple[str, str]:
+    return ("hot", "cold") if direction == ColdWalletTransferDirection.TO_COLD else ("cold", "hot")
+
+
 @admin.register(ColdWalletTransfer)
-class ColdWalletTransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("id", "created_at", "asset", "direction", "amount", "status", "automatic", "requested_by",
+class ColdWalletTransferAdmin(PricedAdmin):
+    list_display = ("id", "created_at", "asset", "direction", "amount_shown", "status", "automatic", "requested_by",
                     "approved_by", "executed_by", "txid", "completed_at")  # fmt: skip
     list_filter = ("status", "direction", "asset", "automatic")
+    list_select_related = ("asset", "requested_by", "approved_by", "executed_by")
     actions = ["approve_transfers", "execute_transfers"]
     fields = ("asset", "direction", "amount")
+    form = ColdTransferForm
+    priced_columns = ("amount_shown",)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_shown(self, transfer: ColdWalletTransfer, prices: UsdtPrices | None = None) -> SafeString | str:
+        return money(transfer.amount, transfer.asset, prices)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None and super().has_change_permission(request, obj)  # actions only, no editing
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None) -> Any:
+        """A valid form is not recorded yet: the page asks "move X from hot to cold?" first."""
+        if request.method == "POST" and "_confirmed" not in request.POST and self.has_add_permission(request):
+            form = self.get_form(request, None, change=False)(request.POST)
+            if isinstance(form, ColdTransferForm) and form.is_valid() and form.plan is not None:
+                return self._confirm_request(request, form, form.plan)
+        return super().add_view(request, form_url, extra_context)
+
+    def _confirm_request(self, request: HttpRequest, form: Any, plan: treasury.TransferPlan) -> TemplateResponse:
+        asset, prices = plan.asset, UsdtPrices()
+        source, target = _wallets(plan.direction)
+        amount = format_amount(plan.amount, decimals=asset.decimals)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Move {amount} {asset.code} from the {source} wallet to the {target} wallet?",
+            "plan": plan,
+            "amount": money(plan.amount, asset, prices, code=True),
+            "rows": [
+                ("Hot wallet", money(plan.now.hot, asset, prices), money(plan.hot_after, asset, prices)),
+                ("Cold wallet", money(plan.now.cold, asset, prices), money(plan.cold_after, asset, prices)),
+            ],
+            "band": f"{format_amount(plan.now.floor, decimals=asset.decimals)} to "
+            f"{format_amount(plan.now.ceiling, decimals=asset.decimals)} {asset.code}",
+            "hidden": [(name, form.data.get(name, "")) for name in ("asset", "direction", "amount")],
+            "cold_address": asset.cold_wallet.address,
+        }
+        return TemplateResponse(request, "admin/wallets/coldwallettransfer/confirm_request.html", context)
 
     def save_model(self, request: HttpRequest, obj: ColdWalletTransfer, form: Any, change: bool) -> None:
         """A refill or sweep asked for by hand goes through the treasury service, like the automatic ones."""
@@ -116,26 +216,101 @@ class ColdWalletTransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             except DomainError as error:
                 self.message_user(request, f"#{transfer.pk}: {error.message}", messages.ERROR)
         if count:
-            self.message_user(request, f"{count} transfer(s) {done}.")
+            self.message_user(request, f"{plural(count, 'transfer')} {done}.")
+
+    def _lines(self, queryset: QuerySet[ColdWalletTransfer]) -> list[ConfirmationLine]:
+        prices = UsdtPrices()
+        lines = []
+        for transfer in queryset.select_related("asset", "requested_by").order_by("pk"):
+            source, target = _wallets(transfer.direction)
+            who = f", asked for by {transfer.requested_by}" if transfer.requested_by else " (automatic)"
+            lines.append(
+                ConfirmationLine(
+                    label=f"#{transfer.pk}",
+                    link=change_link(transfer),
+                    detail=f"{money_text(transfer.amount, transfer.asset, prices)} from the {source} wallet to "
+                    f"the {target} wallet{who}",
+                )
+            )
+        return lines
 
     @admin.action(description="Approve selected refills (second approval)", permissions=["change"])
-    def approve_transfers(self, request: HttpRequest, queryset: QuerySet[ColdWalletTransfer]) -> None:
+    def approve_transfers(self, request: HttpRequest, queryset: QuerySet[ColdWalletTransfer]) -> HttpResponse | None:
+        if not confirmed(request):
+            count = queryset.count()
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                question=f"Approve {plural(count, 'refill')}?",
+                consequence="You are the second pair of eyes: once approved, another treasury member can execute it.",
+                lines=self._lines(queryset),
+                button="Yes, approve",
+            )
         self._each(request, queryset, treasury.approve_transfer, "approved")
+        return None
 
     @admin.action(description="Execute selected transfers", permissions=["change"])
-    def execute_transfers(self, request: HttpRequest, queryset: QuerySet[ColdWalletTransfer]) -> None:
+    def execute_transfers(self, request: HttpRequest, queryset: QuerySet[ColdWalletTransfer]) -> HttpResponse | None:
+        if not confirmed(request):
+            count = queryset.count()
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                question=f"Execute {plural(count, 'transfer')}?",
+                consequence="The funds leave their source wallet now and are broadcast to the network.",
+                lines=self._lines(queryset),
+                button="Yes, move the funds",
+            )
         self._each(request, queryset, treasury.execute_transfer, "executed")
+        return None
+
+
+class RejectWithdrawalForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=300,
+        initial="It did not pass the compliance review.",
+        help_text="The user reads this.",
+    )
 
 
 @admin.register(Withdrawal)
 class WithdrawalAdmin(ReadOnlyAdmin):
     """Withdrawals; those pending review are approved or rejected here by compliance."""
 
-    list_display = ("id", "requested_at", "user", "asset", "amount", "value_usdt", "address", "status",
+    list_display = ("id", "requested_at", "user", "asset", "amount_shown", "value", "address_shown", "status",
                     "review_reason", "reviewed_by")  # fmt: skip
     list_filter = ("status", "asset")
+    list_select_related = ("user", "asset", "reviewed_by")
     search_fields = ("user__username", "address", "txid")
     actions = ["approve_withdrawals", "reject_withdrawals"]
+    fields = ("user", "asset", "amount_shown", "fee_shown", "value", "address", "status", "review_reason",
+              "reviewed_by", "failure_reason", "txid", "client_id", "confirmation_sent_at", "requested_at",
+              "updated_at", "completed_at")  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_shown(self, withdrawal: Withdrawal) -> SafeString:
+        amount = format_amount(withdrawal.amount, decimals=withdrawal.asset.decimals)
+        return format_html('<span class="money">{}</span>', amount)
+
+    @admin.display(description="Address", ordering="address")
+    def address_shown(self, withdrawal: Withdrawal) -> SafeString:
+        """The start and end of the address (the part people compare), all of it on hover and on its page."""
+        address = withdrawal.address
+        short = address if len(address) <= 20 else f"{address[:10]}…{address[-6:]}"
+        return format_html('<span title="{}">{}</span>', address, short)
+
+    @admin.display(description="Fee", ordering="fee")
+    def fee_shown(self, withdrawal: Withdrawal) -> SafeString | str:
+        return money(withdrawal.fee, withdrawal.asset)
+
+    @admin.display(description="Value (USDT)", ordering="value_usdt")
+    def value(self, withdrawal: Withdrawal) -> SafeString | str:
+        """What it was worth when requested: the value its limits and review were decided on."""
+        return usdt(withdrawal.value_usdt)
 
     def get_actions(self, request: HttpRequest) -> Any:
         actions = super().get_actions(request)
@@ -144,28 +319,71 @@ class WithdrawalAdmin(ReadOnlyAdmin):
             actions.pop("reject_withdrawals", None)
         return actions
 
-    def _review(self, request: HttpRequest, queryset: QuerySet[Withdrawal], approve: bool) -> None:
+    def _lines(self, queryset: QuerySet[Withdrawal]) -> list[ConfirmationLine]:
+        return [
+            ConfirmationLine(
+                label=f"#{withdrawal.pk}",
+                link=change_link(withdrawal),
+                detail=f"{format_amount(withdrawal.amount, decimals=withdrawal.asset.decimals)} "
+                f"{withdrawal.asset.code} (≈ {format_usdt(withdrawal.value_usdt)} USDT when requested) by "
+                f"{withdrawal.user} to {withdrawal.address}: {withdrawal.review_reason or 'held for review'}",
+            )
+            for withdrawal in queryset.select_related("user", "asset").order_by("pk")
+        ]
+
+    def _review(self, request: HttpRequest, queryset: QuerySet[Withdrawal], approve: bool, reason: str = "") -> None:
         count = 0
         for withdrawal in queryset.filter(status=WithdrawalStatus.PENDING_REVIEW):
             try:
                 withdrawals.review_withdrawal(
-                    staff=authenticated_user(request),
-                    withdrawal_id=withdrawal.pk,
-                    approve=approve,
-                    reason="" if approve else "It did not pass the compliance review",
+                    staff=authenticated_user(request), withdrawal_id=withdrawal.pk, approve=approve, reason=reason
                 )
                 count += 1
             except DomainError as error:
                 self.message_user(request, f"#{withdrawal.pk}: {error.message}", messages.ERROR)
-        self.message_user(request, f"{count} withdrawal(s) {'approved' if approve else 'rejected and refunded'}.")
+        done = "approved" if approve else "rejected and refunded"
+        self.message_user(request, f"{plural(count, 'withdrawal')} {done}.")
 
     @admin.action(description="Approve selected withdrawals held for review")
-    def approve_withdrawals(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> None:
-        self._review(request, queryset, approve=True)
+    def approve_withdrawals(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> HttpResponse | None:
+        held = queryset.filter(status=WithdrawalStatus.PENDING_REVIEW)
+        if not held.exists():
+            self.message_user(request, "None of the selected withdrawals is held for review.", messages.WARNING)
+            return None
+        if not confirmed(request):
+            return confirmation_page(
+                self,
+                request,
+                held,
+                question=f"Approve {plural(held.count(), 'withdrawal')}?",
+                consequence="Each goes on to the payout from the hot wallet at once. Withdrawals not held for "
+                "review are left as they are.",
+                lines=self._lines(held),
+                button="Yes, approve",
+            )
+        self._review(request, held, approve=True)
+        return None
 
     @admin.action(description="Reject selected withdrawals held for review (funds returned)")
-    def reject_withdrawals(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> None:
-        self._review(request, queryset, approve=False)
+    def reject_withdrawals(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> HttpResponse | None:
+        held = queryset.filter(status=WithdrawalStatus.PENDING_REVIEW)
+        if not held.exists():
+            self.message_user(request, "None of the selected withdrawals is held for review.", messages.WARNING)
+            return None
+        form = RejectWithdrawalForm(request.POST if confirmed(request) else None)
+        if not (confirmed(request) and form.is_valid()):
+            return confirmation_page(
+                self,
+                request,
+                held,
+                question=f"Reject {plural(held.count(), 'withdrawal')} and return the funds?",
+                consequence="The funds go back to each user's available balance, and they are told why.",
+                lines=self._lines(held),
+                button="Yes, reject",
+                form=form,
+            )
+        self._review(request, held, approve=False, reason=form.cleaned_data["reason"])
+        return None
 
 
 @admin.register(Deposit)
@@ -177,20 +395,36 @@ class DepositAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerAccount)
 class LedgerAccountAdmin(ReadOnlyAdmin):
-    list_display = ("id", "asset", "kind", "user", "balance")
+    list_display = ("id", "asset", "kind", "user", "balance_shown")
     list_filter = ("asset", "kind")
+    list_select_related = ("asset", "user")
     search_fields = ("user__username",)
+    fields = ("asset", "kind", "user", "balance_shown")
+    readonly_fields = fields
+    priced_columns = ("balance_shown",)
+
+    @admin.display(description="Balance", ordering="balance")
+    def balance_shown(self, account: LedgerAccount, prices: UsdtPrices | None = None) -> SafeString | str:
+        return money(account.balance, account.asset, prices)
 
 
 class PostingInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Posting
-    fields = ("account", "amount")
+    fields = ("account", "amount_shown")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Posting]:
+        return super().get_queryset(request).select_related("account", "asset")
+
+    @admin.display(description="Amount (debit +, credit -)")
+    def amount_shown(self, posting: Posting) -> SafeString:
+        return format_html('<span class="money">{}</span>', format_amount(posting.amount,
+                                                                          decimals=posting.asset.decimals))  # fmt: skip
 
 
 @admin.register(JournalEntry)

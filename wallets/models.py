@@ -269,7 +269,7 @@ class Withdrawal(models.Model):
         permissions = [("review_withdrawal", "Can approve or reject withdrawals held for review")]
 
     def __str__(self) -> str:
-        return f"Withdrawal #{self.pk}: {self.amount} {self.asset_id} ({self.status})"
+        return f"Withdrawal #{self.pk}: {self.amount.normalize():f} {self.asset.code} ({self.status})"
 
     @property
     def net_amount(self) -> Decimal:

@@ -147,3 +147,21 @@ class TestAdminConsole:
         assert response.status_code == 200
         flag.refresh_from_db()
         assert (flag.status, flag.reviewed_by) == (FlagStatus.ESCALATED, officer)
+
+
+def test_aml_events_show_amounts_at_the_assets_precision(client):
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from kyc.models import AmlEvent
+    from wallets.tests.factories import make_asset
+
+    make_asset("BTC")
+    AmlEvent.objects.create(user=UserFactory(), kind="deposit_credited", asset="BTC", amount=Decimal("1250.5"),
+                            value_usdt=Decimal("75030000"), occurred_at=timezone.now())  # fmt: skip
+    signed_in_with_2fa(client, staff_user("Compliance"))
+    text = client.get("/admin/kyc/amlevent/").content.decode()
+    assert "1,250.50000000" in text
+    assert "75,030,000.00" in text
+    assert "1250.500000000000000000" not in text
