@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from wallets.audit import run_audit
+from wallets.audit_runs import record_audit
 
 
 class Command(BaseCommand):
@@ -14,6 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = run_audit()
+        record_audit(result, source="manage.py audit_ledger")  # the admin dashboard shows the last one
         header = (
             f"{'asset':<8}{'available':>22}{'locked':>22}{'fee revenue':>22}{'hot':>22}{'cold':>22}{'in transit':>22}"
         )
