@@ -23,6 +23,7 @@ from string import Template
 from typing import Any
 
 import pytest
+import requests
 
 from accounts.models import AuditAction, AuditEvent
 from accounts.tests.factories import PASSWORD, UserFactory
@@ -169,3 +170,48 @@ def test_a_third_party_cannot_lock_the_victim_out(server: int, two_factor_user: 
     owner = login(server, victim.username, PASSWORD, otp=totp_code(victim.totp_device, 1), **elsewhere)
     assert owner.code == (200, "ok")
     assert set(owner.json) == {"access", "refresh"}
+
+
+def test_a_bot_without_origin_reads_the_book_and_signs_in_by_jwt_but_never_by_cookie(server: int) -> None:
+    # Point 7: the real `websockets` client sends no Origin header, as ccxt.pro and every bot do.
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+    from websockets.typing import Origin
+
+    from trading.tests.factories import markets
+
+    markets()
+    user = UserFactory(username="bot-owner")
+    tokens = login(server, "bot-owner", PASSWORD).json
+    browser = requests.Session()  # the owner's browser, signed in on the page
+    browser.get(f"http://{DIRECT}:{server}/login", timeout=10)
+    form = {"username": "bot-owner", "password": PASSWORD, "csrfmiddlewaretoken": browser.cookies["csrftoken"]}
+    browser.post(f"http://{DIRECT}:{server}/login", data=form, timeout=10)
+    session = browser.cookies["sessionid"]
+    url = f"ws://{DIRECT}:{server}/ws/stream"
+
+    def send(ws: Any, message: dict[str, Any], *, until: set[str]) -> dict[str, Any]:
+        """Send a message; return the first answer of one of these types (a book's snapshot may come first)."""
+        ws.send(json.dumps(message))
+        while (answer := dict(json.loads(ws.recv(timeout=10))))["type"] not in until:
+            pass
+        return answer
+
+    # A public channel and a JWT work without Origin
+    with connect(url, open_timeout=10) as ws:
+        book = send(ws, {"op": "subscribe", "channels": ["book:BTC-USDT"]}, until={"book.snapshot", "error"})
+        assert book["channel"] == "book:BTC-USDT", book
+        signed_in = send(ws, {"op": "auth", "token": tokens["access"]}, until={"authenticated", "error"})
+        assert signed_in == {"type": "authenticated", "user_id": user.pk}
+    # A session cookie without Origin authenticates nothing
+    with connect(url, open_timeout=10, additional_headers={"Cookie": f"sessionid={session}"}) as ws:
+        answer = send(ws, {"op": "subscribe", "channels": ["user"]}, until={"subscribed", "error"})
+        assert answer["type"] == "error", answer
+    # A foreign browser Origin is refused; our own, with the cookie, signs the user in
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url, open_timeout=10, origin=Origin("https://evil.example"))
+    assert refused.value.response.status_code == 403
+    own = Origin(f"http://{DIRECT}:{server}")
+    with connect(url, open_timeout=10, origin=own, additional_headers={"Cookie": f"sessionid={session}"}) as ws:
+        answer = send(ws, {"op": "subscribe", "channels": ["user"]}, until={"subscribed", "error"})
+        assert answer == {"type": "subscribed", "channel": "user"}
