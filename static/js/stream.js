@@ -14,7 +14,8 @@
  * reconnect: that is the moment to fetch what may have been missed. The connection closes when the
  * server goes away; the client reconnects with a growing, jittered delay (at once when the browser
  * comes back online or the tab becomes visible) and subscribes again to every channel, so a book
- * starts over from a fresh snapshot. The session cookie authenticates the `user` channel.
+ * starts over from a fresh snapshot. The session cookie authenticates the `user` channel; when the
+ * server ends that sign-in (`unauthenticated`), a page that follows the user channel reloads.
  */
 (function () {
   "use strict";
@@ -141,6 +142,12 @@
   Stream.prototype.dispatch = function (message) {
     if (message.type === "pong") return;
     if (message.type === "subscribed") this.confirmed(message.channel);
+    if (message.type === "unauthenticated") {
+      // The sign-in behind the user channel ended (a logout elsewhere, a password change): what the
+      // page shows of the account is stale. Drawn again, it asks to sign in if the session is gone.
+      if (this.handlers.user) window.location.reload();
+      return;
+    }
     if (message.type === "error") {
       this.listeners.error.forEach(function (listener) { listener(message); });
       return;

@@ -460,3 +460,20 @@ def test_the_dashboard_follows_fills_and_deposits(
     expect(page.get_by_test_id("total-value")).to_have_text("61,509.98 USDT")
     page.wait_for_timeout(1700)  # the highlight of what is new fades out before the picture
     screenshot(page, "dashboard")
+
+
+def test_a_logout_in_another_tab_takes_the_dashboard_back_to_the_login(asgi_server: AsgiServer, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    # Given Alice's dashboard, live on her session
+    make_market()
+    trader("alice", USDT="1000")
+    dashboard = signed_in(browser, asgi_server.url, "alice", "/")
+    expect(dashboard.get_by_test_id("connection")).to_have_text("Live", timeout=LIVE)
+    # When she logs out in another tab of the same browser
+    other_tab = dashboard.context.new_page()
+    other_tab.goto(asgi_server.url + "/")
+    other_tab.get_by_role("button", name=re.compile("Log out")).click()
+    # Then the server ends the dashboard's sign-in on the stream, and the page, drawn again, is signed out
+    expect(dashboard.get_by_role("link", name="Create an account")).to_be_visible(timeout=LIVE)
+    expect(dashboard.get_by_text("alice")).to_have_count(0)
