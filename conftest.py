@@ -7,12 +7,14 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
@@ -69,12 +71,17 @@ def totp_code(device: TOTPDevice, steps_ahead: int = 0, *, refresh: bool = True)
 @pytest.fixture
 def two_factor_user(user: Any) -> Any:
     """A user with 2FA on: a confirmed authenticator device and backup codes (on `user.backup_codes`)."""
+    from django.conf import settings
+
     from accounts import services
 
     services.start_two_factor_setup(user=user)
     device = TOTPDevice.objects.get(user=user)
     user.backup_codes = services.confirm_two_factor(user=user, code=totp_code(device))
     user.totp_device = device
+    # Turned on longer ago than the withdrawal lock that follows a 2FA change lasts.
+    user.security_changed_at = timezone.now() - timedelta(hours=settings.WITHDRAWAL_LOCK_HOURS, minutes=1)
+    user.save(update_fields=["security_changed_at"])
     return user
 
 
@@ -89,6 +96,31 @@ def signed_in_with_2fa(client: Any, user: Any) -> Any:
     client.post("/login", {"username": user.username, "password": PASSWORD})
     response = client.post("/login/code", {"otp": totp_code(device, 1)})
     assert response.status_code == 302, "the two-step login failed"
+    return client
+
+
+def api_signed_in_with_2fa(user: Any) -> APIClient:
+    """Return an API client whose JWT came from a login with password and code, as staff endpoints demand.
+
+    Turns 2FA on for `user` when it is off. Each call signs in anew, with a fresh backup code: a TOTP
+    code is good once per 30-second step, and a test may sign one person in more than once.
+    """
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    from accounts import services
+    from accounts.tests.factories import PASSWORD
+
+    if not services.has_two_factor(user):
+        services.start_two_factor_setup(user=user)
+        services.confirm_two_factor(user=user, code=totp_code(TOTPDevice.objects.get(user=user, confirmed=False)))
+    code = StaticToken.random_token()
+    StaticToken.objects.create(device=StaticDevice.objects.get(user=user), token=code)
+    client = APIClient()
+    response = client.post(
+        "/api/auth/login", {"username": user.username, "password": PASSWORD, "otp": code}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
     return client
 
 

@@ -33,6 +33,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from accounts import audit, login_guard
 from accounts.lock_objects import lock_outstanding_token, lock_user
 from accounts.models import AuditAction, Notification, User
+from accounts.permissions import AMR_CLAIM, DEVICE_CLAIM, second_factor_claims
 from exchange import client_address, streams
 from exchange.errors import Conflict, DomainError, ValidationFailed
 
@@ -206,20 +207,25 @@ def pass_second_factor(*, step: PasswordStep, code: str | None) -> Device:
 
 
 def login_api(*, request: HttpRequest | None, username: str, password: str, otp: str | None) -> TokenPair:
-    """Check credentials and, when 2FA is on, a code; return a fresh access/refresh pair."""
+    """Check credentials and, when 2FA is on, a code; return a fresh access/refresh pair.
+
+    The tokens of a login that passed a code say so (accounts/permissions.py): staff endpoints take no other.
+    """
     step = check_password(request=request, username=username, password=password)
-    if step.needs_code:
-        pass_second_factor(step=step, code=otp)
+    device = pass_second_factor(step=step, code=otp) if step.needs_code else None
     user = step.user
     if user is None or not step.password_ok:
         raise InvalidCredentials()
     with transaction.atomic(durable=True):  # the sign-in's audit row and its tokens commit together
         audit.record(AuditAction.LOGIN_SUCCEEDED, user=user, via="api")
-        return issue_tokens(user=user)
+        return issue_tokens(user=user, claims=second_factor_claims(device) if device is not None else None)
 
 
-def issue_tokens(*, user: User) -> TokenPair:
+def issue_tokens(*, user: User, claims: dict[str, Any] | None = None) -> TokenPair:
+    """Return a fresh pair; `claims` go into both tokens, and into those that a refresh turns them into."""
     refresh = RefreshToken.for_user(user)
+    for name, value in (claims or {}).items():
+        refresh[name] = value
     update_last_login(User, user)
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
@@ -246,7 +252,9 @@ def refresh_tokens(*, refresh: str) -> TokenPair:
                 raise InvalidRefreshToken()
     except IntegrityError:
         raise InvalidRefreshToken() from None  # its first use, raced: the other one won
-    return issue_tokens(user=user)
+    # The login's second factor carries over: a rotation is the same sign-in, continued.
+    carried = {name: token[name] for name in (AMR_CLAIM, DEVICE_CLAIM) if name in token}
+    return issue_tokens(user=user, claims=carried)
 
 
 def logout_tokens(*, user: User, refresh: str) -> None:

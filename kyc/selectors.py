@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import User
+from accounts.permissions import staff_two_factor_required
 from exchange.errors import NotFound
 from kyc.models import Document, DocumentType, KycLevel, LevelLimit, Verification, VerificationStatus
 
@@ -40,12 +41,20 @@ def documents_of_user(*, user: User) -> QuerySet[Document]:
     return Document.objects.filter(user=user).select_related("verification").order_by("-uploaded_at", "-pk")
 
 
-def access_document_by_id(*, user: User, document_id: int) -> Document:
-    """Return a document its owner or compliance staff may read; anyone else gets NotFound."""
+def access_document_by_id(*, user: User, document_id: int, second_factor: bool) -> Document:
+    """Return a document its owner or compliance staff may read; anyone else gets NotFound.
+
+    Staff read it only when their sign-in passed a second factor (`second_factor`, as
+    accounts.permissions.second_factor_verified tells of the request); else StaffTwoFactorRequired.
+    """
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         raise NotFound()
-    if document.user_id == user.pk or (user.is_staff and user.has_perm("kyc.view_document")):
+    if document.user_id == user.pk:
+        return document
+    if user.is_staff and user.has_perm("kyc.view_document"):
+        if not second_factor:
+            raise staff_two_factor_required(user)
         return document
     raise NotFound()  # not 403: whether the document exists is nobody else's business
 

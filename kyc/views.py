@@ -8,6 +8,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.permissions import second_factor_verified
 from accounts.selectors import authenticated_user
 from accounts.views import add_domain_error
 from exchange.errors import DomainError
@@ -114,5 +115,7 @@ def submit_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def document_file_view(request: HttpRequest, document_id: int) -> FileResponse:
     """Serve a document to its owner or to compliance staff (the admin's previews use this)."""
-    document = selectors.access_document_by_id(user=authenticated_user(request), document_id=document_id)
+    document = selectors.access_document_by_id(
+        user=authenticated_user(request), document_id=document_id, second_factor=second_factor_verified(request)
+    )
     return document_file_response(document)

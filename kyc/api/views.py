@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import StaffSecondFactor, second_factor_verified
 from accounts.selectors import authenticated_user
 from exchange.pagination import Pagination, paginated
 from kyc import selectors, services
@@ -26,6 +27,10 @@ class IsComplianceStaff(BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         return bool(user.is_authenticated and user.is_staff and user.has_perm("kyc.review_verification"))
+
+
+# Compliance, signed in with a second factor (checked after the role: others learn nothing of it).
+COMPLIANCE_STAFF = [IsAuthenticated, IsComplianceStaff, StaffSecondFactor]
 
 
 class DocumentOutputSerializer(serializers.ModelSerializer[Document]):
@@ -142,11 +147,13 @@ class KycDocumentsApi(APIView):
 
 
 class KycDocumentFileApi(APIView):
-    """The document's file: for its owner and compliance staff; 404 for anyone else."""
+    """The document's file: for its owner and compliance staff (with a second factor); 404 for anyone else."""
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request: Request, document_id: int) -> FileResponse:
-        document = selectors.access_document_by_id(user=authenticated_user(request), document_id=document_id)
+        document = selectors.access_document_by_id(
+            user=authenticated_user(request), document_id=document_id, second_factor=second_factor_verified(request)
+        )
         return document_file_response(document)
 
 
@@ -162,7 +169,7 @@ class StaffVerificationSerializer(VerificationOutputSerializer):
 class KycPendingListApi(APIView):
     """Compliance: the review queue, oldest submission first."""
 
-    permission_classes = [IsAuthenticated, IsComplianceStaff]
+    permission_classes = COMPLIANCE_STAFF
 
     @extend_schema(responses={200: paginated("StaffVerificationPage", StaffVerificationSerializer(many=True))})
     def get(self, request: Request) -> Response:
@@ -172,7 +179,7 @@ class KycPendingListApi(APIView):
 
 
 class KycApproveApi(APIView):
-    permission_classes = [IsAuthenticated, IsComplianceStaff]
+    permission_classes = COMPLIANCE_STAFF
 
     @extend_schema(request=None, responses={200: StaffVerificationSerializer})
     def post(self, request: Request, verification_id: int) -> Response:
@@ -183,7 +190,7 @@ class KycApproveApi(APIView):
 
 
 class KycRejectApi(APIView):
-    permission_classes = [IsAuthenticated, IsComplianceStaff]
+    permission_classes = COMPLIANCE_STAFF
 
     class InputSerializer(serializers.Serializer[Any]):
         reason = serializers.CharField(max_length=2000)

@@ -16,6 +16,7 @@ from accounts.models import Notification, User
 from accounts.services import issue_tokens
 from accounts.tests.factories import UserFactory
 from accounts.tests.test_api_auth import assert_error
+from conftest import api_signed_in_with_2fa
 from kyc.models import Document, Verification, VerificationDecision
 from kyc.tests.factories import DETAILS, PDF, image_bytes, staff_user, upload
 
@@ -50,7 +51,7 @@ def officer(db) -> User:
 
 def test_from_level_0_to_level_2(trader, officer, django_capture_on_commit_callbacks):
     me = client_for(trader)
-    staff = client_for(officer)
+    staff = api_signed_in_with_2fa(officer)  # staff endpoints take a login with a code
 
     # Level 1: details, an identity document and a selfie.
     response = me.post("/api/auth/kyc", details(), format="json")
@@ -97,7 +98,7 @@ def test_from_level_0_to_level_2(trader, officer, django_capture_on_commit_callb
 
 
 def test_rejection_shows_its_reason_and_resubmission_works(trader, officer, django_capture_on_commit_callbacks):
-    me, staff = client_for(trader), client_for(officer)
+    me, staff = client_for(trader), api_signed_in_with_2fa(officer)
     me.post("/api/auth/kyc", details(full_name="Ada Lovelaec"), format="json")
     post_document(me, "passport")
     post_document(me, "selfie")
@@ -269,7 +270,8 @@ class TestDocumentAccess:
         assert response["Content-Disposition"].startswith("attachment;")
 
     def test_compliance_reads_it(self, document):
-        assert client_for(staff_user("Compliance")).get(f"/api/kyc/documents/{document.pk}/file").status_code == 200
+        staff = api_signed_in_with_2fa(staff_user("Compliance"))
+        assert staff.get(f"/api/kyc/documents/{document.pk}/file").status_code == 200
 
     @pytest.mark.parametrize("role", ["Support", "Treasury"])
     def test_other_staff_do_not(self, document, role):
@@ -317,7 +319,7 @@ class TestStaffEndpoints:
         assert pending.status == "pending"
 
     def test_deciding_twice_is_a_conflict(self, pending, officer):
-        staff = client_for(officer)
+        staff = api_signed_in_with_2fa(officer)
         assert staff.post(f"/api/kyc/admin/{pending.pk}/approve").status_code == 200
         assert_error(staff.post(f"/api/kyc/admin/{pending.pk}/approve"), 409, "conflict")
         assert_error(staff.post(f"/api/kyc/admin/{pending.pk}/reject", {"reason": "x"}, format="json"), 409, "conflict")
@@ -326,13 +328,13 @@ class TestStaffEndpoints:
     def test_a_draft_cannot_be_decided(self, trader, officer):
         me = client_for(trader)
         draft_id = me.post("/api/auth/kyc", details(), format="json").json()["id"]
-        assert_error(client_for(officer).post(f"/api/kyc/admin/{draft_id}/approve"), 409, "conflict")
+        assert_error(api_signed_in_with_2fa(officer).post(f"/api/kyc/admin/{draft_id}/approve"), 409, "conflict")
 
     def test_an_unknown_verification_is_404(self, officer):
-        assert_error(client_for(officer).post("/api/kyc/admin/999999/approve"), 404, "not_found")
+        assert_error(api_signed_in_with_2fa(officer).post("/api/kyc/admin/999999/approve"), 404, "not_found")
 
     def test_nobody_approves_their_own(self, officer):
-        me = client_for(officer)
+        me = api_signed_in_with_2fa(officer)
         me.post("/api/auth/kyc", details(), format="json")
         post_document(me, "passport")
         post_document(me, "selfie")

@@ -8,7 +8,7 @@ import pytest
 
 from accounts.tests.factories import UserFactory
 from accounts.tests.test_api_auth import assert_error
-from conftest import signed_in_with_2fa
+from conftest import api_signed_in_with_2fa, signed_in_with_2fa
 from kyc.tests.factories import staff_user
 from kyc.tests.test_api import client_for
 from wallets import ledger, treasury
@@ -73,7 +73,7 @@ def test_compliance_cannot_execute_transfers(client, usdt):
 
 
 def test_the_admin_api_serves_treasury_only(usdt):
-    treasurer = client_for(staff_user("Treasury"))
+    treasurer = api_signed_in_with_2fa(staff_user("Treasury"))
     wallets = treasurer.get("/api/admin/wallets").json()
     assert {"asset": "USDT", "hot": "10000", "cold": "0", "in_transit": "0", "liabilities": "10000",
             "hot_floor": "500", "hot_ceiling": "2000"} in wallets  # fmt: skip
@@ -150,7 +150,7 @@ class TestColdTransferForm:
         )
 
     def test_the_api_refuses_the_same_transfer_with_the_same_words(self, usdt):
-        response = client_for(staff_user("Treasury")).post(
+        response = api_signed_in_with_2fa(staff_user("Treasury")).post(
             "/api/admin/cold-transfers", {"asset": "USDT", "direction": "to_cold", "amount": "9800"}, format="json"
         )
         error = assert_error(response, 400, "validation_error")
