@@ -124,3 +124,16 @@ def rebalance_hot_wallets() -> int:
         except Exception:  # one asset's trouble must not stop the others
             logger.exception("rebalancing %s failed", asset.code)
     return settled
+
+
+@shared_task
+def audit_ledger() -> bool:
+    """Check the ledger's invariants (beat, hourly) for the operations dashboard; log an error when broken."""
+    from wallets.audit import run_audit
+    from wallets.audit_runs import record_audit
+
+    result = run_audit()
+    record_audit(result, source="beat: hourly audit")
+    if not result.ok:
+        logger.error("ledger audit: %d problem(s): %s", len(result.problems), "; ".join(result.problems[:5]))
+    return result.ok

@@ -219,6 +219,7 @@ CELERY_BEAT_SCHEDULE = {
     "retry-waiting-withdrawals": {"task": "wallets.tasks.retry_waiting_withdrawals", "schedule": 60.0},
     "rebalance-hot-wallets": {"task": "wallets.tasks.rebalance_hot_wallets", "schedule": 60.0},
     "flush-api-key-usage": {"task": "apikeys.tasks.flush_api_key_usage", "schedule": 60.0},
+    "audit-ledger": {"task": "wallets.tasks.audit_ledger", "schedule": crontab(minute=7)},
     "flush-expired-tokens": {
         "task": "accounts.tasks.flush_expired_tokens",
         "schedule": crontab(minute=17, hour=3),

@@ -156,3 +156,20 @@ class TestTheDashboard:
         for panel in ("pending_kyc", "held_withdrawals", "open_flags", "hot_wallets", "stuck_withdrawals",
                       "ledger_audit"):  # fmt: skip
             assert getattr(dashboard, panel) is not None, panel
+
+
+def test_beat_audits_the_ledger_every_hour_for_the_dashboard(settings, client):
+    # Given beat's schedule
+    entry = settings.CELERY_BEAT_SCHEDULE["audit-ledger"]
+    assert entry["task"] == "wallets.tasks.audit_ledger"
+    from wallets.tasks import audit_ledger
+
+    # When its job runs (through Celery, eagerly here) on a ledger that holds
+    usdt = make_asset("USDT")
+    fund(UserFactory().pk, usdt, "100")
+    assert audit_ledger.delay().get() is True
+    # Then the dashboard shows its result
+    signed_in_with_2fa(client, staff_user("Treasury"))
+    text = client.get("/admin/").content.decode()
+    assert "Ledger OK" in text
+    assert "beat: hourly audit" in text
