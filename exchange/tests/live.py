@@ -102,6 +102,7 @@ def body(message: EmailMessage) -> str:
 @dataclass
 class Live:
     url: str
+    port: int
     mailbox: Mailbox
     logs: dict[str, IO[str]] = field(default_factory=dict)
 
@@ -120,8 +121,9 @@ def live_processes(*names: str, extra_env: dict[str, str] | None = None) -> Iter
         mail_dir = Path(tmp) / "mail"
         mail_dir.mkdir()
         env = {
-            **{k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "SITE_URL", "SECRET_KEY"}},
+            **{k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "SITE_URL"}},
             "DEBUG": "1",
+            "SECRET_KEY": settings.SECRET_KEY,  # what the test process signs and encrypts with (API keys)
             "DATABASE_URL": database_url(),
             "REDIS_URL": redis_url,
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
@@ -132,7 +134,7 @@ def live_processes(*names: str, extra_env: dict[str, str] | None = None) -> Iter
             "WEB_PORT": str(port),
             **(extra_env or {}),
         }
-        live = Live(url=f"http://127.0.0.1:{port}", mailbox=Mailbox(mail_dir))
+        live = Live(url=f"http://127.0.0.1:{port}", port=port, mailbox=Mailbox(mail_dir))
         processes: dict[str, subprocess.Popen[str]] = {}
         commands = procfile_commands(env)
         try:

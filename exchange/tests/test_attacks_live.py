@@ -1,5 +1,5 @@
 """The attacks of issue 13 (points 1-3), end to end: real HTTP requests to daphne started in a child
-process exactly as the Procfile starts it, on the test database.
+process exactly as the Procfile starts it (exchange/tests/live.py), on the test database.
 
 Requests come either straight from 127.0.0.1 (a client on the internet) or from 127.0.0.2, which the
 server trusts as its proxy (TRUSTED_PROXIES), the way nginx reaches daphne in docker-compose.yml."""
@@ -10,16 +10,8 @@ import hashlib
 import hmac
 import http.client
 import json
-import os
-import shlex
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from string import Template
 from typing import Any
 
 import pytest
@@ -29,7 +21,7 @@ from accounts.models import AuditAction, AuditEvent
 from accounts.tests.factories import PASSWORD, UserFactory
 from apikeys import services as apikeys
 from conftest import totp_code
-from trading.tests.processes import BASE_DIR, database_url, wait_for
+from exchange.tests.live import live_passwords, live_processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,45 +37,16 @@ LIMITS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((DIRECT, 0))
-        return int(s.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection((DIRECT, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def procfile_command(host: str, port: int) -> list[str]:
-    """The Procfile's web command, run with this interpreter."""
-    line = next(line for line in (BASE_DIR / "Procfile").read_text().splitlines() if line.startswith("web:"))
-    _program, *arguments = shlex.split(line.removeprefix("web:"))
-    return [sys.executable, "-m", "daphne"] + [Template(a).substitute(WEB_HOST=host, WEB_PORT=port) for a in arguments]
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[int]:
-    """daphne on a free port, on the test database, with the limits above; its port."""
-    with django_db_blocker.unblock():
-        url = database_url()
-    port = free_port()
-    env = {**os.environ, **LIMITS, "DJANGO_SETTINGS_MODULE": "exchange.settings.test", "DATABASE_URL": url}
-    with tempfile.NamedTemporaryFile("w+", prefix="daphne-", suffix=".log") as log:
-        process = subprocess.Popen(
-            procfile_command(DIRECT, port), cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            assert wait_for(lambda: listening(port) or process.poll() is not None, timeout=30)
-            assert process.poll() is None, Path(log.name).read_text()
-            yield port
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+    """The Procfile's web process on the test database, with the limits above; its port."""
+    with django_db_blocker.unblock(), live_processes("web", extra_env=LIMITS) as live:
+        yield live.port
+
+
+@pytest.fixture(autouse=True)
+def _passwords_the_server_knows(settings: Any) -> None:
+    live_passwords(settings)
 
 
 class Answer:
