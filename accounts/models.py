@@ -30,7 +30,7 @@ class User(AbstractUser):
     email = models.EmailField("email address")
     kyc_status = models.CharField(max_length=16, choices=KycStatus.choices, default=KycStatus.NONE)
     kyc_level = models.PositiveSmallIntegerField(default=0)
-    # Set on password change and on 2FA being turned off: withdrawals stay locked for a while after.
+    # Set on password change and on 2FA being turned on or off: withdrawals stay locked for a while after.
     security_changed_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()

@@ -388,7 +388,11 @@ def pending_setup(*, user: User) -> TwoFactorSetup | None:
 
 
 def confirm_two_factor(*, user: User, code: str) -> list[str]:
-    """Turn 2FA on with a current code from the pending device; return new one-time backup codes."""
+    """Turn 2FA on with a current code from the pending device; return new one-time backup codes.
+
+    Like every 2FA change it locks withdrawals for a while (`security_changed_at`): whoever holds a
+    stolen session could otherwise enrol their own device and withdraw with its codes at once.
+    """
     code = "".join(code.split())
     with transaction.atomic(durable=True):
         lock_user(user_id=user.pk)
@@ -401,6 +405,8 @@ def confirm_two_factor(*, user: User, code: str) -> list[str]:
             raise OtpInvalid()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
+        user.security_changed_at = timezone.now()
+        user.save(update_fields=["security_changed_at"])
         audit.record(AuditAction.TWO_FACTOR_ENABLED, user=user)
         return _replace_backup_codes(user=user)
 

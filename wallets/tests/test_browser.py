@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core import mail
 from django.db import connection
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
@@ -48,6 +50,8 @@ def trader(live_server: Any) -> tuple[Any, TOTPDevice]:
     account_services.start_two_factor_setup(user=user)
     device = TOTPDevice.objects.get(user=user)
     account_services.confirm_two_factor(user=user, code=totp_code(device))
+    # 2FA went on long enough ago that the withdrawal lock after a 2FA change is over.
+    type(user).objects.filter(pk=user.pk).update(security_changed_at=timezone.now() - timedelta(days=2))
     return user, device
 
 

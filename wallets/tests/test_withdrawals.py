@@ -173,6 +173,24 @@ def test_withdrawals_are_locked_after_a_security_change(trader):
     assert_error(withdraw(client_for(trader)), 403, "withdrawals_locked")
 
 
+def test_turning_2fa_on_locks_withdrawals_for_24_hours_as_any_2fa_change(trader):
+    # Given a trader who turns 2FA on (whoever holds the session could be the one enrolling a device)
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = client_for(trader)
+    client.post("/api/security/2fa/setup")
+    device = TOTPDevice.objects.get(user=trader)
+    assert client.post("/api/security/2fa/verify", {"otp": totp_code(device)}, format="json").status_code == 200
+    # When they withdraw at once, with a current code, then it is refused until 24 h have passed
+    error = assert_error(withdraw(client, otp=totp_code(device, 1)), 403, "withdrawals_locked")
+    trader.refresh_from_db()
+    assert error["details"]["locked_until"] == (trader.security_changed_at + timedelta(hours=24)).isoformat()
+    assert not Withdrawal.objects.exists()
+    a_day_ago = timezone.now() - timedelta(hours=24, seconds=1)
+    type(trader).objects.filter(pk=trader.pk).update(security_changed_at=a_day_ago)
+    assert withdraw(client, otp=totp_code(device, 1)).status_code == 201
+
+
 def test_whitelist_mode_allows_only_old_enough_address_book_entries(trader, btc):
     client = client_for(trader)
     assert client.post("/api/wallet/address-book", {"asset": "BTC", "address": ADDRESS, "label": "Ledger"},
