@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import time
 
+from cryptography.fernet import InvalidToken
 from django.core.cache import cache
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
@@ -24,6 +26,8 @@ from accounts.models import User
 from apikeys import crypto, usage
 from apikeys.models import ApiKey, Scope
 from exchange import client_address
+
+logger = logging.getLogger(__name__)
 
 WINDOW_MS = 5_000
 
@@ -75,7 +79,13 @@ def verify(*, key: str, timestamp: str, sig: str, method: str, path: str, query:
             "X-API-TIMESTAMP is outside the 5-second window (milliseconds since the epoch; check your clock).",
             code="timestamp_out_of_window",
         )
-    expected = signature(crypto.decrypt(api_key.secret_encrypted), timestamp, method, path, query, body)
+    try:
+        secret = crypto.decrypt(api_key.secret_encrypted)
+    except InvalidToken:
+        # An operator dropped the encryption key this secret was written with before rotating it.
+        logger.error("API key %s: its secret cannot be decrypted with API_KEY_ENCRYPTION_KEYS", api_key.pk)
+        raise AuthenticationFailed("This API key cannot be used: create a new one.", code="api_key_invalid") from None
+    expected = signature(secret, timestamp, method, path, query, body)
     if not hmac.compare_digest(expected, sig.lower()):
         raise AuthenticationFailed("The signature does not match the request.", code="signature_invalid")
     if not cache.add(f"apikeys:seen:{sig.lower()}", 1, timeout=2 * WINDOW_MS // 1000):

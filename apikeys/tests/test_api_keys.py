@@ -220,3 +220,13 @@ def test_the_readme_example_trades_with_an_api_key(alice: Any, live_server: Any)
     assert result.returncode == 0, result.stderr
     assert "balances:" in result.stdout
     assert Order.objects.filter(user=alice, client_order_id="readme-1").exists()
+
+
+def test_a_secret_no_encryption_key_can_read_is_refused_not_a_server_error(alice: Any, settings: Any) -> None:
+    # Given a key, then the encryption key its secret was written with dropped before a rotation
+    body = create(alice)
+    settings.API_KEY_ENCRYPTION_KEYS = ["another-key-that-never-encrypted-it"]
+    # When it signs a request
+    response = Signed(body["key"], body["secret"]).get("/api/wallet/balances")
+    # Then it is refused as an unusable key (and the operator's mistake is logged), not a 500
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "api_key_invalid")
