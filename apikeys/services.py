@@ -1,7 +1,7 @@
 """API keys: create (the secret is shown once), change, revoke. Usage counting is in apikeys/usage.py.
 
-Creating a key needs a current second-factor code when the user has 2FA on. The key and the secret
-are random; the key is stored as a hash, the secret encrypted (apikeys/crypto.py).
+Creating a key, or widening one, needs a current second-factor code when the user has 2FA on. The
+key and the secret are random; the key is stored as a hash, the secret encrypted (apikeys/crypto.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from accounts.lock_objects import lock_user
 from accounts.models import AuditAction, User
 from accounts.services import OtpRequired, has_two_factor, verify_second_factor
 from apikeys import crypto
+from apikeys.lock_objects import lock_api_key
 from apikeys.models import ApiKey, Scope
 from exchange import streams
 from exchange.errors import NotFound, ValidationFailed
@@ -117,7 +118,40 @@ def key_of(*, user: User, key_id: int) -> ApiKey:
     return api_key
 
 
-def update_key(*, user: User, key_id: int, changes: dict[str, Any]) -> ApiKey:
+def widening(api_key: ApiKey, cleaned: dict[str, Any]) -> list[str]:
+    """Return the fields of a change that let the key do more than it does now.
+
+    A scope it lacked; a whitelist removed, or one covering an address the old one did not; an
+    expiry later than the one it has, or none. A key with no whitelist (any address) or no expiry
+    cannot be widened that way.
+    """
+    fields = []
+    if "scopes" in cleaned and set(cleaned["scopes"]) - set(api_key.scopes):
+        fields.append("scopes")
+    if "ip_whitelist" in cleaned and api_key.ip_whitelist:
+        old = [ipaddress.ip_network(entry) for entry in api_key.ip_whitelist]
+        new = [ipaddress.ip_network(entry) for entry in cleaned["ip_whitelist"]]
+        if not new or any(not _covered(network, old) for network in new):
+            fields.append("ip_whitelist")
+    if "expires_at" in cleaned and api_key.expires_at is not None:
+        later = cleaned["expires_at"]
+        if later is None or later > api_key.expires_at:
+            fields.append("expires_at")
+    return fields
+
+
+def _covered(network: ipaddress.IPv4Network | ipaddress.IPv6Network,
+             within: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:  # fmt: skip
+    return any(network.version == other.version and network.subnet_of(other) for other in within)  # type: ignore[arg-type]
+
+
+def update_key(*, user: User, key_id: int, changes: dict[str, Any], otp: str | None = None) -> ApiKey:
+    """Change a key's label, scopes, whitelist or expiry.
+
+    A change that widens the key (see `widening`) needs a current second-factor code when the user
+    has 2FA on, as creating a key does: else whoever holds a session could turn a read-only key
+    into one that withdraws from anywhere.
+    """
     cleaned: dict[str, Any] = {}
     if "label" in changes:
         cleaned["label"] = clean_label(changes["label"])
@@ -125,14 +159,31 @@ def update_key(*, user: User, key_id: int, changes: dict[str, Any]) -> ApiKey:
         cleaned["scopes"] = clean_scopes(changes["scopes"])
     if "ip_whitelist" in changes:
         cleaned["ip_whitelist"] = clean_whitelist(changes["ip_whitelist"])
-    with transaction.atomic():
-        api_key = key_of(user=user, key_id=key_id)
+    if "expires_at" in changes:
+        cleaned["expires_at"] = changes["expires_at"]
+        if cleaned["expires_at"] is not None and cleaned["expires_at"] <= timezone.now():
+            raise _refuse("expires_at", "The expiry must be in the future.")
+    # The code is checked before the transaction: a wrong one must count, not be rolled back with it.
+    code_checked = False
+    if widening(key_of(user=user, key_id=key_id), cleaned) and has_two_factor(user):
+        if not otp:
+            raise OtpRequired("Widening an API key needs a code from your authenticator app.")
+        verify_second_factor(user=user, code=otp)
+        code_checked = True
+    with transaction.atomic(durable=True):  # the change and its audit row commit together
+        api_key = lock_api_key(user_id=user.pk, key_id=key_id)
         if api_key.revoked_at is not None:
             raise ValidationFailed("This key is revoked.", details={"key": ["revoked"]})
+        if not code_checked and widening(api_key, cleaned) and has_two_factor(user):
+            # Another change landed since the first look, and against it this one widens the key.
+            raise OtpRequired("Widening an API key needs a code from your authenticator app.")
         for name, value in cleaned.items():
             setattr(api_key, name, value)
         api_key.save(update_fields=list(cleaned))
-        audit.record(AuditAction.API_KEY_CHANGED, user=user, key=api_key.pk, changes=cleaned)
+        recorded = {
+            name: value.isoformat() if isinstance(value, datetime) else value for name, value in cleaned.items()
+        }
+        audit.record(AuditAction.API_KEY_CHANGED, user=user, key=api_key.pk, changes=recorded)
     return api_key
 
 

@@ -89,19 +89,30 @@ class ApiKeysApi(APIView):
 
 
 class ApiKeyDetailApi(APIView):
+    rate_limit_scopes = {"PATCH": "otp"}  # a change may carry a code
+
     class ChangeSerializer(serializers.Serializer[Any]):
         label = serializers.CharField(max_length=64, required=False)  # type: ignore[assignment]
         scopes = serializers.JSONField(required=False)
         ip_whitelist = serializers.JSONField(required=False)
+        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+        otp = serializers.CharField(max_length=32, required=False, allow_blank=True)
 
         class Meta:
             ref_name = "ApiKeyChange"
 
-    @extend_schema(request=ChangeSerializer, responses={200: KeySerializer})
+    @extend_schema(
+        request=ChangeSerializer,
+        responses={200: KeySerializer},
+        description="Change a key. Needs `otp` when 2FA is on and the change widens the key: a scope it "
+        "lacked, a whitelist removed or covering new addresses, a later expiry or none.",
+    )
     def patch(self, request: Request, key_id: int) -> Response:
         data = self.ChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        changed = services.update_key(user=authenticated_user(request), key_id=key_id, changes=data.validated_data)
+        changes = dict(data.validated_data)
+        otp = changes.pop("otp", None) or None
+        changed = services.update_key(user=authenticated_user(request), key_id=key_id, changes=changes, otp=otp)
         return Response(key_payload(changed))
 
     @extend_schema(request=None, responses={200: KeySerializer}, description="Revoke the key, at once.")
