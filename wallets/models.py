@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 # Every amount column: 36 digits, 18 after the point (enough for any chain's smallest unit).
 AMOUNT_DIGITS, AMOUNT_PLACES = 36, 18
@@ -163,6 +164,8 @@ class DepositAddress(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "asset"], name="wallets_one_address_per_asset")]
+        # "Is this one of our deposit addresses?" asks in any letter case (services.deposit_address_owner).
+        indexes = [models.Index(Upper("address"), name="wallets_deposit_address_ci")]
 
     def __str__(self) -> str:
         return self.address

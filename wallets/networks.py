@@ -7,6 +7,7 @@ node, an Ethereum RPC) implements the same four methods; settings map asset code
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,6 +34,13 @@ class NetworkAdapter(Protocol):
     def new_address(self, *, asset: Asset) -> str:
         """Return a fresh deposit address."""
 
+    def normalize_address(self, *, address: str) -> str:
+        """Return the spelling that every spelling of this address shares, to compare addresses by.
+
+        It may fold letter case and nothing else (deposit_address_owner looks candidates up by
+        case-insensitive equality first): an adapter takes one of the mixins below.
+        """
+
     def incoming_transfers(self, *, asset: Asset, addresses: set[str]) -> list[IncomingTransfer]:
         """Return transfers to any of these addresses, with their confirmations."""
 
@@ -43,8 +51,45 @@ class NetworkAdapter(Protocol):
         """Return how many confirmations a transaction has (0 when unknown or unconfirmed)."""
 
 
-class SimulatedNetwork:
-    """A chain per asset kept in the database. `mine()` adds a block; transfers confirm as blocks pass."""
+EVM_ADDRESS = re.compile(r"^0[xX][0-9a-fA-F]{40}$")
+
+
+def evm_address_key(address: str) -> str:
+    """An Ethereum-style address in any letter case is one address: the case is only a checksum (EIP-55)."""
+    return "0x" + address[2:].lower() if EVM_ADDRESS.match(address) else address
+
+
+def bech32_address_key(address: str) -> str:
+    """A bech32 address (BIP 173) is the same address in lower and in upper case."""
+    return address.lower()
+
+
+class EvmAddresses:
+    """Addresses of an EVM chain (Ethereum and its tokens): compared in any letter case."""
+
+    def normalize_address(self, *, address: str) -> str:
+        return evm_address_key(address)
+
+
+class Bech32Addresses:
+    """Bech32 addresses (Bitcoin's bc1..., the simulated network's): compared in any letter case."""
+
+    def normalize_address(self, *, address: str) -> str:
+        return bech32_address_key(address)
+
+
+class ExactAddresses:
+    """Case-sensitive addresses (base58 and most others): compared exactly as written."""
+
+    def normalize_address(self, *, address: str) -> str:
+        return address
+
+
+class SimulatedNetwork(Bech32Addresses):
+    """A chain per asset kept in the database. `mine()` adds a block; transfers confirm as blocks pass.
+
+    Its addresses are bech32-shaped: `sim<asset>` then `1` then hex digits.
+    """
 
     def new_address(self, *, asset: Asset) -> str:
         return f"sim{asset.code.lower()}1{secrets.token_hex(16)}"

@@ -119,8 +119,17 @@ def deposit_address(*, user_id: int, asset: Asset) -> DepositAddress:
 
 
 def deposit_address_owner(*, address: str) -> int | None:
-    """Return the id of the user whose deposit address this is, if it is one of ours."""
-    return DepositAddress.objects.filter(address=address).values_list("user_id", flat=True).first()
+    """Return the id of the user whose deposit address this is, in any spelling its network accepts.
+
+    Each address is compared the way its own network compares addresses (`normalize_address`): an
+    EVM one in any letter case, a base58 one exactly. Those fold at most the case, so a lookup by
+    case-insensitive equality (indexed) finds every candidate.
+    """
+    for candidate in DepositAddress.objects.filter(address__iexact=address).select_related("asset"):
+        network = adapter_for(candidate.asset)
+        if network.normalize_address(address=candidate.address) == network.normalize_address(address=address):
+            return candidate.user_id
+    return None
 
 
 def simulate_incoming_deposit(*, user_id: int, asset: Asset, amount: Decimal) -> Deposit:
