@@ -1,4 +1,4 @@
-"""The attacks of issue 13 (points 1-3), end to end: real HTTP requests to daphne started in a child
+"""The attacks of issue 13 (points 1-4 and 7), end to end: real HTTP requests to daphne started in a child
 process exactly as the Procfile starts it (exchange/tests/live.py), on the test database.
 
 Requests come either straight from 127.0.0.1 (a client on the internet) or from 127.0.0.2, which the
@@ -178,3 +178,55 @@ def test_a_bot_without_origin_reads_the_book_and_signs_in_by_jwt_but_never_by_co
     with connect(url, open_timeout=10, origin=own, additional_headers={"Cookie": f"sessionid={session}"}) as ws:
         answer = send(ws, {"op": "subscribe", "channels": ["user"]}, until={"subscribed", "error"})
         assert answer == {"type": "subscribed", "channel": "user"}
+
+
+def test_the_admin_password_alone_decides_no_kyc_and_downloads_no_passport(server: int) -> None:
+    # Point 4: a compliance officer's password (phished, reused) without the second factor.
+    from django.contrib.auth.models import Group
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts import services
+    from kyc import services as kyc_services
+    from kyc.models import Verification, VerificationStatus
+    from kyc.tests.factories import DETAILS, image_bytes, staff_user, upload
+
+    applicant = UserFactory(username="applicant")
+    kyc_services.submit_details(user=applicant, **DETAILS)
+    passport = kyc_services.upload_document(user=applicant, document_type="passport", upload=upload())
+    kyc_services.upload_document(user=applicant, document_type="selfie", upload=upload("me.jpg", image_bytes("JPEG")))
+    verification = kyc_services.submit_verification(user=applicant)
+    officer = staff_user("Compliance", username="officer")
+    officer.groups.add(Group.objects.get(name="Treasury"))  # and treasury: the cold-wallet endpoints too
+    services.start_two_factor_setup(user=officer)
+    device = TOTPDevice.objects.get(user=officer)
+    services.confirm_two_factor(user=officer, code=totp_code(device))
+
+    # A password-only login of a 2FA account yields no token; a staff account without 2FA gets one,
+    # and that token, like a password-only session, opens no staff endpoint.
+    assert login(server, "officer", PASSWORD).code == (401, "otp_required")
+    TOTPDevice.objects.filter(user=officer).delete()
+    bare = {"Authorization": f"Bearer {login(server, 'officer', PASSWORD).json['access']}"}
+    for method, path in [
+        ("GET", "/api/kyc/admin/pending"),
+        ("POST", f"/api/kyc/admin/{verification.pk}/approve"),
+        ("GET", "/api/admin/cold-transfers"),
+        ("GET", f"/api/kyc/documents/{passport.pk}/file"),
+    ]:
+        assert call(server, method, path, {}, **bare).code == (403, "staff_2fa_required"), path
+    browser = requests.Session()
+    browser.get(f"http://{DIRECT}:{server}/login", timeout=10)
+    form = {"username": "officer", "password": PASSWORD, "csrfmiddlewaretoken": browser.cookies["csrftoken"]}
+    browser.post(f"http://{DIRECT}:{server}/login", data=form, timeout=10)
+    document = browser.get(f"http://{DIRECT}:{server}/kyc/documents/{passport.pk}", timeout=10)
+    assert document.status_code == 403
+    assert not document.headers.get("Content-Type", "").startswith("image/")
+    assert Verification.objects.get(pk=verification.pk).status == VerificationStatus.PENDING
+
+    # With the code, the same officer decides.
+    services.start_two_factor_setup(user=officer)
+    device = TOTPDevice.objects.get(user=officer)
+    services.confirm_two_factor(user=officer, code=totp_code(device))
+    verified = {
+        "Authorization": f"Bearer {login(server, 'officer', PASSWORD, otp=totp_code(device, 1)).json['access']}"
+    }
+    assert call(server, "POST", f"/api/kyc/admin/{verification.pk}/approve", {}, **verified).status == 200
