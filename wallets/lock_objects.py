@@ -1,12 +1,15 @@
 """Every row lock taken by wallets, in one place, in a fixed order (ids ascending).
 
 Lock order across tables, when several are needed: the user, then the withdrawal or deposit, then
-ledger accounts (by id). Keeping to it is what makes deadlocks impossible.
+ledger accounts (by id); for hot/cold transfers, the refill window, then the transfer, then ledger
+accounts. Keeping to it is what makes deadlocks impossible.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from django.db import connection
 
 from exchange.errors import NotFound
 from wallets.models import ColdWalletTransfer, Deposit, LedgerAccount, Withdrawal
@@ -37,3 +40,17 @@ def lock_cold_transfer(*, transfer_id: int) -> ColdWalletTransfer:
     if transfer is None:
         raise NotFound("No such transfer.")
     return transfer
+
+
+# A transaction-scoped advisory lock: (namespace, key). trading.worker's market locks use 0x7E4D.
+REFILL_WINDOW_LOCK = (0x7E4E, 1)
+
+
+def lock_refill_window() -> None:
+    """Serialize executions of hot/cold transfers until commit.
+
+    Whether a refill needs a second approval depends on the refills executed in the last 24 h, all
+    assets together: two executed at once must see each other, and no row exists yet to lock.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", REFILL_WINDOW_LOCK)

@@ -353,6 +353,8 @@ class ColdWalletTransfer(models.Model):
     automatic = models.BooleanField(default=False)
     txid = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the funds left the source wallet: refills count towards the 24 h second-approval threshold from then.
+    executed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

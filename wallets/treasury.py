@@ -3,18 +3,21 @@
 A transfer leaves its source wallet into "in transit" when it is broadcast and reaches its target
 when the network confirms it, each step one ledger entry with its own idempotency key. Refills
 (cold → hot) are requested automatically when the hot wallet falls below its floor, and executed by
-a Treasury staff member in the admin; above COLD_TRANSFER_SECOND_APPROVAL_USDT a second, different
-staff member approves first.
+a Treasury staff member in the admin; once the refills executed without a second approval in the
+last 24 h (all assets, this one included) come to more than COLD_TRANSFER_SECOND_APPROVAL_USDT, a
+second, different staff member approves first.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts import audit
@@ -22,7 +25,7 @@ from accounts.models import AuditAction, User
 from exchange.errors import Conflict, Forbidden, ValidationFailed
 from wallets import ledger
 from wallets.amounts import parse_amount
-from wallets.lock_objects import lock_accounts, lock_cold_transfer
+from wallets.lock_objects import lock_accounts, lock_cold_transfer, lock_refill_window
 from wallets.models import (
     ZERO,
     AccountKind,
@@ -38,6 +41,7 @@ from wallets.networks import adapter_for
 
 logger = logging.getLogger(__name__)
 OPEN_TRANSFER = [ColdWalletTransferStatus.REQUESTED, ColdWalletTransferStatus.IN_TRANSIT]
+REFILL_WINDOW = timedelta(hours=24)  # refills without a second approval add up over this long
 
 
 @dataclass(frozen=True)
@@ -81,11 +85,32 @@ def _accounts(asset: Asset, direction: str) -> tuple[LedgerAccount, LedgerAccoun
     return (hot, cold) if direction == ColdWalletTransferDirection.TO_COLD else (cold, hot)
 
 
+def refilled_without_second_approval(*, since: datetime, excluding: int | None = None) -> Decimal:
+    """Return the USDT value of the refills executed since then without a second approval, every asset."""
+    refills = ColdWalletTransfer.objects.filter(
+        direction=ColdWalletTransferDirection.TO_HOT,
+        executed_at__gte=since,
+        approved_by__isnull=True,
+        status__in=[ColdWalletTransferStatus.IN_TRANSIT, ColdWalletTransferStatus.COMPLETED],
+    )
+    if excluding is not None:
+        refills = refills.exclude(pk=excluding)
+    total: Decimal | None = refills.aggregate(total=Sum(F("amount") * F("asset__reference_price_usdt")))["total"]
+    return total or ZERO
+
+
 def _needs_second_approval(transfer: ColdWalletTransfer) -> bool:
-    """Refills above the threshold take two people; sweeps to cold only make the funds safer."""
+    """Whether a refill takes two people; sweeps to cold only make the funds safer.
+
+    It does when, with the refills executed in the last 24 h without a second approval (any asset, by
+    anyone), it comes to more than the threshold: splitting a large refill into small ones dodges
+    nothing. What a second person approved does not count against what may move without one.
+    """
     if transfer.direction != ColdWalletTransferDirection.TO_HOT:
         return False
+    since = timezone.now() - REFILL_WINDOW
     value = transfer.amount * transfer.asset.reference_price_usdt
+    value += refilled_without_second_approval(since=since, excluding=transfer.pk)
     return bool(value > settings.COLD_TRANSFER_SECOND_APPROVAL_USDT)
 
 
@@ -227,6 +252,7 @@ def execute_transfer(*, transfer_id: int, staff: User | None) -> ColdWalletTrans
     if staff is not None and not staff.has_perm("wallets.change_coldwallettransfer"):
         raise Forbidden("Only treasury staff can execute transfers.")
     with transaction.atomic(durable=True):
+        lock_refill_window()  # two refills executed at once each count the other
         transfer = lock_cold_transfer(transfer_id=transfer_id)
         if transfer.status != ColdWalletTransferStatus.REQUESTED:
             raise Conflict(f"This transfer is {transfer.get_status_display().lower()}: it was executed before.")
@@ -253,7 +279,8 @@ def execute_transfer(*, transfer_id: int, staff: User | None) -> ColdWalletTrans
         )
         transfer.status = ColdWalletTransferStatus.IN_TRANSIT
         transfer.executed_by = staff
-        transfer.save(update_fields=["status", "executed_by"])
+        transfer.executed_at = timezone.now()
+        transfer.save(update_fields=["status", "executed_by", "executed_at"])
         if staff is not None:
             audit.record(AuditAction.TREASURY_EXECUTED, user=None, actor=staff, **_facts(transfer))
     # Broadcast outside the transaction; the funds are booked as in transit already.

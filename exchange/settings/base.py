@@ -451,7 +451,7 @@ SIMULATED_DEPOSITS = env_bool("SIMULATED_DEPOSITS", DEBUG)
 SIMULATED_MINING = env_bool("SIMULATED_MINING", DEBUG)
 # Withdrawals: confirmed by a link in an email; locked this long after a password or 2FA change;
 # in whitelist mode, a new address-book entry is usable only after this long.
-# A refill from cold above this value (USDT) needs a second treasury approval.
+# Refills from cold above this value (USDT) in 24 h, all assets together, need a second treasury approval.
 COLD_TRANSFER_SECOND_APPROVAL_USDT = env_int("COLD_TRANSFER_SECOND_APPROVAL_USDT", 100_000, minimum=0)
 WITHDRAWAL_EMAIL_CONFIRMATION = env_bool("WITHDRAWAL_EMAIL_CONFIRMATION", True)
 # A new confirmation email may be asked for once this often.
