@@ -82,6 +82,9 @@ class AuditAction(models.TextChoices):
     TREASURY_REQUESTED = "treasury_requested", "Hot/cold transfer requested"
     TREASURY_APPROVED = "treasury_approved", "Hot/cold transfer approved"
     TREASURY_EXECUTED = "treasury_executed", "Hot/cold transfer executed"
+    COLD_WALLET_CHANGE_REQUESTED = "cold_wallet_change_requested", "Cold-wallet address change requested"
+    COLD_WALLET_CHANGED = "cold_wallet_changed", "Cold-wallet address changed (second approval)"
+    COLD_WALLET_CHANGE_REJECTED = "cold_wallet_change_rejected", "Cold-wallet address change rejected"
 
 
 class AuditEvent(models.Model):

@@ -37,6 +37,10 @@ ROLES: dict[str, list[str]] = {
         "wallets.view_coldwallettransfer",
         "wallets.add_coldwallettransfer",
         "wallets.change_coldwallettransfer",
+        # Ask for a new cold-wallet address, and approve or reject a colleague's (never one's own).
+        "wallets.view_coldwalletaddresschange",
+        "wallets.add_coldwalletaddresschange",
+        "wallets.change_coldwalletaddresschange",
     ],
     "Support": [
         "accounts.view_user",

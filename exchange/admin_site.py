@@ -43,8 +43,8 @@ SECTIONS = (
         "kyc.levellimit", "accounts.auditevent",
     )),
     Section("Treasury", "treasury", ("Treasury",), (
-        "wallets.asset", "wallets.coldwallettransfer", "wallets.coldwallet", "wallets.withdrawal", "wallets.deposit",
-        "wallets.ledgeraccount", "wallets.journalentry",
+        "wallets.asset", "wallets.coldwallettransfer", "wallets.coldwallet", "wallets.coldwalletaddresschange",
+        "wallets.withdrawal", "wallets.deposit", "wallets.ledgeraccount", "wallets.journalentry",
     )),
     Section("Users", "users", ("Compliance", "Support"), ("accounts.user", "auth.group")),
     Section("Markets", "markets", (), ("trading.market", "trading.order", "trading.trade", "apikeys.apikey")),

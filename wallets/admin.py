@@ -38,6 +38,7 @@ from wallets.amounts import parse_amount
 from wallets.models import (
     Asset,
     ColdWallet,
+    ColdWalletAddressChange,
     ColdWalletTransfer,
     ColdWalletTransferDirection,
     Deposit,
@@ -110,7 +111,121 @@ class AssetAdmin(PricedAdmin):
 
 @admin.register(ColdWallet)
 class ColdWalletAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The address is never edited here: a change is a request a second person approves (below)."""
+
     list_display = ("asset", "address", "label")
+    readonly_fields = ("asset", "address")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made by the asset set-up, or by an approved address change
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ColdAddressChangeForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Asks for a new address the way the API does: checked by `treasury.plan_cold_address_change`."""
+
+    class Meta:
+        model = ColdWalletAddressChange
+        fields = ("asset", "new_address")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("asset") is not None and data.get("new_address"):
+            try:
+                data["new_address"] = treasury.plan_cold_address_change(
+                    asset=data["asset"], address=data["new_address"]
+                )
+            except DomainError as error:
+                for problem in (error.details or {}).get("address", [error.message]):
+                    self.add_error("new_address", problem)
+        return data
+
+
+@admin.register(ColdWalletAddressChange)
+class ColdWalletAddressChangeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Cold-wallet address changes: asked for here, applied when a second, different person approves."""
+
+    list_display = ("id", "requested_at", "asset", "old_address", "new_address", "status", "requested_by",
+                    "decided_by", "decided_at")  # fmt: skip
+    list_filter = ("status", "asset")
+    list_select_related = ("asset", "requested_by", "decided_by")
+    fields = ("asset", "new_address")
+    form = ColdAddressChangeForm
+    actions = ["approve_changes", "reject_changes"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)  # actions only, no editing
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ColdWalletAddressChange, form: Any, change: bool) -> None:
+        created = treasury.request_cold_address_change(
+            asset=obj.asset, address=obj.new_address, staff=authenticated_user(request)
+        )
+        obj.pk = created.pk
+
+    def _decide(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[ColdWalletAddressChange],
+        *,
+        action: Any,
+        question: str,
+        consequence: str,
+        button: str,
+        done: str,
+    ) -> HttpResponse | None:
+        """Ask "are you sure?" (naming each old and new address), then decide each change through the service."""
+        if not confirmed(request):
+            lines = [
+                ConfirmationLine(
+                    label=f"#{change.pk}",
+                    link=change_link(change),
+                    detail=f"{change.asset.code}: {change.old_address or '(none)'} → {change.new_address}, asked "
+                    f"for by {change.requested_by}",
+                )
+                for change in queryset.select_related("asset", "requested_by").order_by("pk")
+            ]
+            return confirmation_page(
+                self, request, queryset, question=question, consequence=consequence, lines=lines, button=button
+            )
+        count = 0
+        for change in queryset.order_by("pk"):
+            try:
+                action(change_id=change.pk, staff=authenticated_user(request))
+                count += 1
+            except DomainError as error:
+                self.message_user(request, f"#{change.pk}: {error.message}", messages.ERROR)
+        if count:
+            self.message_user(request, f"{plural(count, 'address change')} {done}.")
+        return None
+
+    @admin.action(description="Approve selected address changes (second approval)", permissions=["change"])
+    def approve_changes(self, request: HttpRequest, queryset: QuerySet[ColdWalletAddressChange]) -> HttpResponse | None:
+        return self._decide(
+            request,
+            queryset,
+            action=treasury.approve_cold_address_change,
+            question="Send every sweep to the cold wallet at these addresses from now on?",
+            consequence="Check each address with whoever holds its keys first: funds sent to a wrong one are lost.",
+            button="Yes, approve",
+            done="applied",
+        )
+
+    @admin.action(description="Reject selected address changes", permissions=["change"])
+    def reject_changes(self, request: HttpRequest, queryset: QuerySet[ColdWalletAddressChange]) -> HttpResponse | None:
+        return self._decide(
+            request,
+            queryset,
+            action=treasury.reject_cold_address_change,
+            question="Reject these address changes?",
+            consequence="The cold wallets keep their addresses.",
+            button="Yes, reject",
+            done="rejected",
+        )
 
 
 class ColdTransferForm(forms.ModelForm):  # type: ignore[type-arg]

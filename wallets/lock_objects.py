@@ -2,7 +2,8 @@
 
 Lock order across tables, when several are needed: the user, then the withdrawal or deposit, then
 ledger accounts (by id); for hot/cold transfers, the refill window, then the transfer, then ledger
-accounts. Keeping to it is what makes deadlocks impossible.
+accounts; for cold-wallet addresses, the change, then the cold wallet. Keeping to it is what makes
+deadlocks impossible.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterable
 from django.db import connection
 
 from exchange.errors import NotFound
-from wallets.models import ColdWalletTransfer, Deposit, LedgerAccount, Withdrawal
+from wallets.models import ColdWallet, ColdWalletAddressChange, ColdWalletTransfer, Deposit, LedgerAccount, Withdrawal
 
 
 def lock_accounts(*, account_ids: Iterable[int]) -> dict[int, LedgerAccount]:
@@ -40,6 +41,18 @@ def lock_cold_transfer(*, transfer_id: int) -> ColdWalletTransfer:
     if transfer is None:
         raise NotFound("No such transfer.")
     return transfer
+
+
+def lock_cold_address_change(*, change_id: int) -> ColdWalletAddressChange:
+    change = ColdWalletAddressChange.objects.select_for_update().select_related("asset").filter(pk=change_id).first()
+    if change is None:
+        raise NotFound("No such address change.")
+    return change
+
+
+def lock_cold_wallet(*, asset_id: int) -> ColdWallet | None:
+    """Lock an asset's cold wallet (after the address change that alters it); None if it has none."""
+    return ColdWallet.objects.select_for_update().filter(asset_id=asset_id).first()
 
 
 # A transaction-scoped advisory lock: (namespace, key). trading.worker's market locks use 0x7E4D.

@@ -364,6 +364,48 @@ class ColdWalletTransfer(models.Model):
         return f"{self.get_direction_display()}: {self.amount.normalize():f} {self.asset.code} ({self.status})"
 
 
+class ColdWalletAddressChangeStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a second approval"
+    APPLIED = "applied", "Applied"
+    REJECTED = "rejected", "Rejected"
+
+
+class ColdWalletAddressChange(models.Model):
+    """A new address for an asset's cold wallet: asked for by one staff member, applied once another approves.
+
+    Whoever could set the address alone could send every sweep to themselves (wallets.treasury).
+    """
+
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    old_address = models.CharField(max_length=128, blank=True)  # empty: the asset had no cold wallet yet
+    new_address = models.CharField(max_length=128)
+    status = models.CharField(
+        max_length=16, choices=ColdWalletAddressChangeStatus.choices, default=ColdWalletAddressChangeStatus.PENDING
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["asset"], condition=Q(status="pending"), name="wallets_one_pending_cold_address_change"
+            ),
+            # Applied by someone else than who asked (rejecting one's own request is withdrawing it).
+            models.CheckConstraint(
+                condition=~Q(status="applied") | ~Q(decided_by=F("requested_by")),
+                name="wallets_cold_address_change_two_people",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"cold {self.asset_id}: {self.old_address or '(none)'} → {self.new_address} ({self.status})"
+
+
 class SimulatedChain(models.Model):
     """The simulated network's chain of one asset: its block height (for development and tests)."""
 

@@ -16,21 +16,29 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditAction, User
 from exchange.errors import Conflict, Forbidden, ValidationFailed
-from wallets import ledger
+from wallets import ledger, services
 from wallets.amounts import parse_amount
-from wallets.lock_objects import lock_accounts, lock_cold_transfer, lock_refill_window
+from wallets.lock_objects import (
+    lock_accounts,
+    lock_cold_address_change,
+    lock_cold_transfer,
+    lock_cold_wallet,
+    lock_refill_window,
+)
 from wallets.models import (
     ZERO,
     AccountKind,
     Asset,
     ColdWallet,
+    ColdWalletAddressChange,
+    ColdWalletAddressChangeStatus,
     ColdWalletTransfer,
     ColdWalletTransferDirection,
     ColdWalletTransferStatus,
@@ -38,6 +46,7 @@ from wallets.models import (
     LedgerAccount,
 )
 from wallets.networks import adapter_for
+from wallets.withdrawals import ADDRESS_PATTERN
 
 logger = logging.getLogger(__name__)
 OPEN_TRANSFER = [ColdWalletTransferStatus.REQUESTED, ColdWalletTransferStatus.IN_TRANSIT]
@@ -371,3 +380,99 @@ def rebalance(*, asset: Asset) -> ColdWalletTransfer | None:
             automatic=True,
         )
     return None
+
+
+# --- Cold-wallet addresses ------------------------------------------------------------------------
+
+
+def _change_facts(change: ColdWalletAddressChange) -> dict[str, str | int]:
+    return {"change": change.pk, "asset": change.asset.code, "old_address": change.old_address,
+            "new_address": change.new_address}  # fmt: skip
+
+
+def plan_cold_address_change(*, asset: Asset, address: str) -> str:
+    """Check a new cold-wallet address asked for; return it cleaned, or raise ValidationFailed (or Conflict).
+
+    It must look like an address, differ from the current one (as the asset's network compares
+    addresses), be none of the exchange's deposit addresses, and no other change may be waiting.
+    """
+    address = address.strip()
+
+    def refuse(message: str) -> ValidationFailed:
+        return ValidationFailed(message, details={"address": [message]})
+
+    if not ADDRESS_PATTERN.match(address):
+        raise refuse("This is not a valid address.")
+    network = adapter_for(asset)
+    current = ColdWallet.objects.filter(asset=asset).values_list("address", flat=True).first()
+    if current and network.normalize_address(address=current) == network.normalize_address(address=address):
+        raise refuse(f"This is the {asset.code} cold wallet's address already.")
+    if services.deposit_address_owner(address=address) is not None:
+        raise refuse("This is a deposit address of this exchange, not a cold wallet.")
+    if ColdWalletAddressChange.objects.filter(asset=asset, status=ColdWalletAddressChangeStatus.PENDING).exists():
+        raise _change_waiting(asset)
+    return address
+
+
+def _change_waiting(asset: Asset) -> Conflict:
+    return Conflict(
+        f"A change of the {asset.code} cold wallet's address waits for approval: approve or reject it first."
+    )
+
+
+def request_cold_address_change(*, asset: Asset, address: str, staff: User) -> ColdWalletAddressChange:
+    """Ask for a new cold-wallet address; it applies only when a second treasury member approves it."""
+    if not staff.has_perm("wallets.add_coldwalletaddresschange"):
+        raise Forbidden("Only treasury staff can change cold-wallet addresses.")
+    address = plan_cold_address_change(asset=asset, address=address)
+    current = ColdWallet.objects.filter(asset=asset).values_list("address", flat=True).first() or ""
+    try:
+        # The request and its audit row commit together (not durable: the admin's add page runs it in its own).
+        with transaction.atomic():
+            change = ColdWalletAddressChange.objects.create(
+                asset=asset, old_address=current, new_address=address, requested_by=staff
+            )
+            audit.record(AuditAction.COLD_WALLET_CHANGE_REQUESTED, user=None, actor=staff, **_change_facts(change))
+    except IntegrityError:
+        raise _change_waiting(asset) from None  # two requests raced: the database let one in
+    return change
+
+
+def approve_cold_address_change(*, change_id: int, staff: User) -> ColdWalletAddressChange:
+    """Apply a requested cold-wallet address: the second approval, by treasury staff other than the requester."""
+    if not staff.has_perm("wallets.change_coldwalletaddresschange"):
+        raise Forbidden("Only treasury staff can approve cold-wallet address changes.")
+    with transaction.atomic(durable=True):
+        change = lock_cold_address_change(change_id=change_id)
+        if change.status != ColdWalletAddressChangeStatus.PENDING:
+            raise Conflict(f"This change is {change.get_status_display().lower()}.")
+        if change.requested_by_id == staff.pk:
+            raise Forbidden("The second approval of an address change comes from someone else than the requester.")
+        wallet = lock_cold_wallet(asset_id=change.asset_id)
+        if (wallet.address if wallet else "") != change.old_address:
+            raise Conflict("The cold wallet's address changed since this was asked for: reject it and ask again.")
+        if wallet is None:
+            ColdWallet.objects.create(asset_id=change.asset_id, address=change.new_address, label="cold")
+        else:
+            wallet.address = change.new_address
+            wallet.save(update_fields=["address"])
+        change.status = ColdWalletAddressChangeStatus.APPLIED
+        change.decided_by, change.decided_at = staff, timezone.now()
+        change.save(update_fields=["status", "decided_by", "decided_at"])
+        audit.record(AuditAction.COLD_WALLET_CHANGED, user=None, actor=staff, **_change_facts(change))
+    return change
+
+
+def reject_cold_address_change(*, change_id: int, staff: User) -> ColdWalletAddressChange:
+    """Turn down a requested cold-wallet address (the requester withdrawing it, or a colleague); the address stays."""
+    if not staff.has_perm("wallets.change_coldwalletaddresschange"):
+        raise Forbidden("Only treasury staff can reject cold-wallet address changes.")
+    with transaction.atomic(durable=True):
+        change = lock_cold_address_change(change_id=change_id)
+        if change.status != ColdWalletAddressChangeStatus.PENDING:
+            raise Conflict(f"This change is {change.get_status_display().lower()}.")
+        change.status = ColdWalletAddressChangeStatus.REJECTED
+        change.decided_by, change.decided_at = staff, timezone.now()
+        change.save(update_fields=["status", "decided_by", "decided_at"])
+        audit.record(AuditAction.COLD_WALLET_CHANGE_REJECTED, user=None, actor=staff, **_change_facts(change))
+    return change

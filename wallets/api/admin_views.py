@@ -16,7 +16,7 @@ from accounts.selectors import authenticated_user
 from exchange.pagination import Pagination, paginated
 from wallets import services, treasury
 from wallets.amounts import parse_amount, plain
-from wallets.models import Asset, ColdWallet, ColdWalletTransfer, ColdWalletTransferDirection
+from wallets.models import Asset, ColdWallet, ColdWalletAddressChange, ColdWalletTransfer, ColdWalletTransferDirection
 
 
 class IsTreasuryStaff(BasePermission):
@@ -168,3 +168,81 @@ class ColdTransferExecuteApi(APIView):
     def post(self, request: Request, transfer_id: int) -> Response:
         return Response(transfer_payload(treasury.execute_transfer(transfer_id=transfer_id,
                                                                    staff=authenticated_user(request))))  # fmt: skip
+
+
+COLD_ADDRESS_CHANGE_FIELDS: dict[str, serializers.Field[Any, Any, Any, Any]] = {
+    "id": serializers.IntegerField(),
+    "asset": serializers.CharField(),
+    "old_address": serializers.CharField(),
+    "new_address": serializers.CharField(),
+    "status": serializers.CharField(),
+    "requested_by": serializers.IntegerField(),
+    "requested_at": serializers.DateTimeField(),
+    "decided_by": serializers.IntegerField(allow_null=True),
+    "decided_at": serializers.DateTimeField(allow_null=True),
+}
+COLD_ADDRESS_CHANGE_SCHEMA = inline_serializer("ColdWalletAddressChange", COLD_ADDRESS_CHANGE_FIELDS)
+COLD_ADDRESS_CHANGE_LIST = type(COLD_ADDRESS_CHANGE_SCHEMA)(many=True)
+
+
+def address_change_payload(change: ColdWalletAddressChange) -> dict[str, Any]:
+    return {
+        "id": change.pk,
+        "asset": change.asset.code,
+        "old_address": change.old_address,
+        "new_address": change.new_address,
+        "status": change.status,
+        "requested_by": change.requested_by_id,
+        "requested_at": change.requested_at,
+        "decided_by": change.decided_by_id,
+        "decided_at": change.decided_at,
+    }
+
+
+class ColdWalletChangesApi(APIView):
+    """Cold-wallet address changes: asked for by one treasury member, applied when another approves."""
+
+    permission_classes = TREASURY_STAFF
+
+    class InputSerializer(serializers.Serializer[Any]):
+        asset = serializers.CharField(max_length=16)
+        address = serializers.CharField(max_length=128)
+
+        class Meta:
+            ref_name = "ColdWalletAddressChangeInput"
+
+    @extend_schema(responses={200: paginated("ColdWalletAddressChangePage", COLD_ADDRESS_CHANGE_LIST)})
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        queryset = ColdWalletAddressChange.objects.select_related("asset").order_by("-requested_at", "-pk")
+        page = paginator.paginate_queryset(queryset, request, self) or []
+        return paginator.get_paginated_response([address_change_payload(change) for change in page])
+
+    @extend_schema(request=InputSerializer, responses={201: COLD_ADDRESS_CHANGE_SCHEMA})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = treasury.request_cold_address_change(
+            asset=services.asset_by_code(data.validated_data["asset"]),
+            address=data.validated_data["address"],
+            staff=authenticated_user(request),
+        )
+        return Response(address_change_payload(change), status=status.HTTP_201_CREATED)
+
+
+class ColdWalletChangeApproveApi(APIView):
+    permission_classes = TREASURY_STAFF
+
+    @extend_schema(request=None, responses={200: COLD_ADDRESS_CHANGE_SCHEMA})
+    def post(self, request: Request, change_id: int) -> Response:
+        change = treasury.approve_cold_address_change(change_id=change_id, staff=authenticated_user(request))
+        return Response(address_change_payload(change))
+
+
+class ColdWalletChangeRejectApi(APIView):
+    permission_classes = TREASURY_STAFF
+
+    @extend_schema(request=None, responses={200: COLD_ADDRESS_CHANGE_SCHEMA})
+    def post(self, request: Request, change_id: int) -> Response:
+        change = treasury.reject_cold_address_change(change_id=change_id, staff=authenticated_user(request))
+        return Response(address_change_payload(change))

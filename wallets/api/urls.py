@@ -29,4 +29,15 @@ admin_urlpatterns: list[URLPattern | URLResolver] = [
     path("cold-transfers", admin_views.ColdTransfersApi.as_view(), name="cold-transfers"),
     path("cold-transfers/<int:transfer_id>/approve", admin_views.ColdTransferApproveApi.as_view(), name="cold-approve"),
     path("cold-transfers/<int:transfer_id>/execute", admin_views.ColdTransferExecuteApi.as_view(), name="cold-execute"),
+    path("cold-wallet-changes", admin_views.ColdWalletChangesApi.as_view(), name="cold-wallet-changes"),
+    path(
+        "cold-wallet-changes/<int:change_id>/approve",
+        admin_views.ColdWalletChangeApproveApi.as_view(),
+        name="cold-wallet-change-approve",
+    ),
+    path(
+        "cold-wallet-changes/<int:change_id>/reject",
+        admin_views.ColdWalletChangeRejectApi.as_view(),
+        name="cold-wallet-change-reject",
+    ),
 ]

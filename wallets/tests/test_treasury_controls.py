@@ -12,15 +12,25 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AuditAction, AuditEvent
 from accounts.tests.factories import UserFactory
-from conftest import race
-from exchange.errors import Conflict
+from accounts.tests.test_api_auth import assert_error
+from conftest import api_signed_in_with_2fa, race, signed_in_with_2fa
+from exchange.errors import Conflict, Forbidden, ValidationFailed
 from kyc.tests.factories import staff_user
-from wallets import treasury
-from wallets.models import Asset, ColdWallet, ColdWalletTransfer, ColdWalletTransferStatus
+from kyc.tests.test_api import client_for
+from wallets import services, treasury
+from wallets.models import (
+    Asset,
+    ColdWallet,
+    ColdWalletAddressChange,
+    ColdWalletTransfer,
+    ColdWalletTransferStatus,
+    SimulatedTransfer,
+)
 from wallets.networks import SimulatedNetwork
 from wallets.tests.factories import fund, make_asset
 
@@ -116,3 +126,122 @@ def test_audit_rows_exist_for_refills(usdt: Asset) -> None:
     treasury.execute_transfer(transfer_id=transfer.pk, staff=officer)
     actions = set(AuditEvent.objects.filter(actor=officer).values_list("action", flat=True))
     assert actions == {AuditAction.TREASURY_REQUESTED, AuditAction.TREASURY_EXECUTED}
+
+
+OLD_ADDRESS = "simusdtcold000000000000000000"
+NEW_ADDRESS = "simusdtcoldnew11111111111111"
+
+
+class TestColdWalletAddressChanges:
+    def test_a_change_applies_when_a_second_person_approves_it_and_both_steps_are_audited(self, usdt: Asset) -> None:
+        asker, approver = staff_user("Treasury"), staff_user("Treasury")
+        # When one treasury member asks for a new address, then nothing changes yet
+        change = treasury.request_cold_address_change(asset=usdt, address=f"  {NEW_ADDRESS} ", staff=asker)
+        assert (change.status, change.old_address, change.new_address) == ("pending", OLD_ADDRESS, NEW_ADDRESS)
+        assert ColdWallet.objects.get(asset=usdt).address == OLD_ADDRESS
+        # The asker cannot approve it
+        with pytest.raises(Forbidden, match="second"):
+            treasury.approve_cold_address_change(change_id=change.pk, staff=asker)
+        assert ColdWallet.objects.get(asset=usdt).address == OLD_ADDRESS
+        # A colleague can, and from then on sweeps go to the new address
+        applied = treasury.approve_cold_address_change(change_id=change.pk, staff=approver)
+        assert (applied.status, applied.decided_by) == ("applied", approver)
+        assert ColdWallet.objects.get(asset=usdt).address == NEW_ADDRESS
+        sweep = treasury.request_transfer(asset=usdt, direction="to_cold", amount=Decimal("10"), staff=asker)
+        sent = treasury.execute_transfer(transfer_id=sweep.pk, staff=asker)
+        assert SimulatedTransfer.objects.get(txid=sent.txid).to_address == NEW_ADDRESS
+        # Both steps are in the audit log, with the addresses
+        requested = AuditEvent.objects.get(action=AuditAction.COLD_WALLET_CHANGE_REQUESTED)
+        done = AuditEvent.objects.get(action=AuditAction.COLD_WALLET_CHANGED)
+        assert (requested.actor, done.actor) == (asker, approver)
+        for event in (requested, done):
+            assert event.details == {"change": change.pk, "asset": "USDT", "old_address": OLD_ADDRESS,
+                                     "new_address": NEW_ADDRESS}  # fmt: skip
+
+    def test_a_rejected_change_leaves_the_address(self, usdt: Asset) -> None:
+        asker = staff_user("Treasury")
+        change = treasury.request_cold_address_change(asset=usdt, address=NEW_ADDRESS, staff=asker)
+        # The asker may withdraw it, or a colleague reject it
+        assert treasury.reject_cold_address_change(change_id=change.pk, staff=asker).status == "rejected"
+        with pytest.raises(Conflict):
+            treasury.approve_cold_address_change(change_id=change.pk, staff=staff_user("Treasury"))
+        assert ColdWallet.objects.get(asset=usdt).address == OLD_ADDRESS
+        assert AuditEvent.objects.filter(action=AuditAction.COLD_WALLET_CHANGE_REJECTED, actor=asker).exists()
+
+    def test_one_change_at_a_time_and_only_a_real_new_address(self, usdt: Asset) -> None:
+        asker = staff_user("Treasury")
+        treasury.request_cold_address_change(asset=usdt, address=NEW_ADDRESS, staff=asker)
+        with pytest.raises(Conflict, match="waits for approval"):
+            treasury.request_cold_address_change(asset=usdt, address="simusdtcoldother2222222222", staff=asker)
+        with pytest.raises(ValidationFailed):
+            treasury.request_cold_address_change(asset=make_asset("BTC"), address="no spaces allowed", staff=asker)
+        btc = make_asset("BTC")
+        ColdWallet.objects.create(asset=btc, address="simbtccold000000000000000000")
+        with pytest.raises(ValidationFailed, match="already"):
+            treasury.request_cold_address_change(asset=btc, address="simbtccold000000000000000000", staff=asker)
+        deposit = services.deposit_address(user_id=UserFactory().pk, asset=btc).address
+        with pytest.raises(ValidationFailed, match="deposit address"):
+            treasury.request_cold_address_change(asset=btc, address=deposit.upper(), staff=asker)
+
+    def test_only_treasury_asks_and_approves(self, usdt: Asset) -> None:
+        for outsider in (staff_user("Compliance"), UserFactory(is_staff=True)):
+            with pytest.raises(Forbidden):
+                treasury.request_cold_address_change(asset=usdt, address=NEW_ADDRESS, staff=outsider)
+        change = treasury.request_cold_address_change(asset=usdt, address=NEW_ADDRESS, staff=staff_user("Treasury"))
+        with pytest.raises(Forbidden):
+            treasury.approve_cold_address_change(change_id=change.pk, staff=staff_user("Compliance"))
+
+    def test_an_asset_without_a_cold_wallet_gets_one_on_approval(self) -> None:
+        btc = make_asset("BTC")
+        change = treasury.request_cold_address_change(
+            asset=btc, address="simbtccold000000000000000000", staff=staff_user("Treasury")
+        )
+        assert change.old_address == ""
+        treasury.approve_cold_address_change(change_id=change.pk, staff=staff_user("Treasury"))
+        assert ColdWallet.objects.get(asset=btc).address == "simbtccold000000000000000000"
+
+    def test_through_the_api(self, usdt: Asset) -> None:
+        asker, approver = api_signed_in_with_2fa(staff_user("Treasury")), api_signed_in_with_2fa(staff_user("Treasury"))
+        created = asker.post("/api/admin/cold-wallet-changes", {"asset": "USDT", "address": NEW_ADDRESS},
+                             format="json")  # fmt: skip
+        assert created.status_code == 201, created.content
+        assert created.json()["status"] == "pending"
+        change_id = created.json()["id"]
+        assert asker.get("/api/admin/cold-wallet-changes").json()["results"][0]["id"] == change_id
+        assert_error(asker.post(f"/api/admin/cold-wallet-changes/{change_id}/approve"), 403, "permission_denied")
+        assert approver.post(f"/api/admin/cold-wallet-changes/{change_id}/approve").json()["status"] == "applied"
+        assert asker.get("/api/admin/cold-wallets").json()[0]["address"] == NEW_ADDRESS
+        password_only = client_for(staff_user("Treasury"))
+        assert_error(password_only.post(f"/api/admin/cold-wallet-changes/{change_id}/reject"), 403,
+                     "staff_2fa_required")  # fmt: skip
+
+    def test_in_the_admin_the_address_is_only_changed_by_request(self, client: Any, usdt: Any) -> None:
+        superuser = UserFactory(is_staff=True, is_superuser=True)
+        signed_in_with_2fa(client, superuser)
+        wallet = ColdWallet.objects.get(asset=usdt)
+        # The cold wallet's own form no longer edits the address, not even for the superuser
+        client.post(f"/admin/wallets/coldwallet/{wallet.pk}/change/", {"asset": usdt.pk, "address": NEW_ADDRESS,
+                                                                     "label": "vault"})  # fmt: skip
+        assert ColdWallet.objects.get(asset=usdt).address == OLD_ADDRESS
+        assert ColdWallet.objects.get(asset=usdt).label == "vault"  # the label is still edited there
+        # A bad address is refused at the field, as the service refuses it
+        page = client.post("/admin/wallets/coldwalletaddresschange/add/", {"asset": usdt.pk,
+                                                                           "new_address": OLD_ADDRESS})  # fmt: skip
+        assert "cold wallet&#x27;s address already" in page.content.decode()
+        # A request is made on the changes' page, and a second person approves it there
+        response = client.post("/admin/wallets/coldwalletaddresschange/add/", {"asset": usdt.pk,
+                                                                               "new_address": NEW_ADDRESS})  # fmt: skip
+        assert response.status_code == 302, response.content.decode()[:2000]
+        change = ColdWalletAddressChange.objects.get()
+        assert (change.requested_by, change.status) == (superuser, "pending")
+        assert ColdWallet.objects.get(asset=usdt).address == OLD_ADDRESS
+        approve = {"action": "approve_changes", "_selected_action": [change.pk], "post": "yes"}
+        client.post("/admin/wallets/coldwalletaddresschange/", approve)
+        assert ColdWallet.objects.get(asset=usdt).address == OLD_ADDRESS  # not by the one who asked
+        colleague = Client()
+        signed_in_with_2fa(colleague, staff_user("Treasury"))
+        assert "/admin/wallets/coldwalletaddresschange/" in colleague.get("/admin/").content.decode()
+        page = colleague.post("/admin/wallets/coldwalletaddresschange/", {**approve, "post": ""})
+        assert NEW_ADDRESS in page.content.decode()  # "are you sure?" names the new address
+        colleague.post("/admin/wallets/coldwalletaddresschange/", approve)
+        assert ColdWallet.objects.get(asset=usdt).address == NEW_ADDRESS
