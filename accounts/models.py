@@ -85,6 +85,8 @@ class AuditAction(models.TextChoices):
     COLD_WALLET_CHANGE_REQUESTED = "cold_wallet_change_requested", "Cold-wallet address change requested"
     COLD_WALLET_CHANGED = "cold_wallet_changed", "Cold-wallet address changed (second approval)"
     COLD_WALLET_CHANGE_REJECTED = "cold_wallet_change_rejected", "Cold-wallet address change rejected"
+    DEPOSIT_RETRIED = "deposit_retried", "Held deposit credited again by staff"
+    DEPOSIT_REJECTED = "deposit_rejected", "Held deposit rejected by staff"
 
 
 class AuditEvent(models.Model):

@@ -33,6 +33,8 @@ ROLES: dict[str, list[str]] = {
         "wallets.view_ledgeraccount",
         "wallets.view_journalentry",
         "wallets.view_withdrawal",
+        "wallets.view_deposit",
+        "wallets.review_deposit",  # credit again, or reject, a deposit held because crediting failed
         "wallets.view_coldwallet",
         "wallets.view_coldwallettransfer",
         "wallets.add_coldwallettransfer",

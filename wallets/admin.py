@@ -33,7 +33,7 @@ from exchange.admin_helpers import (
     usdt,
 )
 from exchange.errors import DomainError, ValidationFailed
-from wallets import treasury, withdrawals
+from wallets import services, treasury, withdrawals
 from wallets.amounts import parse_amount
 from wallets.models import (
     Asset,
@@ -42,6 +42,7 @@ from wallets.models import (
     ColdWalletTransfer,
     ColdWalletTransferDirection,
     Deposit,
+    DepositStatus,
     JournalEntry,
     LedgerAccount,
     Posting,
@@ -501,11 +502,99 @@ class WithdrawalAdmin(ReadOnlyAdmin):
         return None
 
 
+class RejectDepositForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=300,
+        initial="It could not be credited and was returned to the sending address.",
+        help_text="The user reads this.",
+    )
+
+
 @admin.register(Deposit)
 class DepositAdmin(ReadOnlyAdmin):
-    list_display = ("id", "seen_at", "user", "asset", "amount", "confirmations", "status", "txid", "credited_at")
+    """Deposits; those held because crediting failed are retried or rejected here by treasury."""
+
+    list_display = ("id", "seen_at", "user", "asset", "amount_shown", "confirmations", "status", "hold_reason",
+                    "txid", "credited_at")  # fmt: skip
     list_filter = ("status", "asset")
+    list_select_related = ("user", "asset")
     search_fields = ("user__username", "txid")
+    actions = ["retry_deposits", "reject_deposits"]
+    priced_columns = ("amount_shown",)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_shown(self, deposit: Deposit, prices: UsdtPrices | None = None) -> SafeString | str:
+        return money(deposit.amount, deposit.asset, prices)
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        if not request.user.has_perm("wallets.review_deposit"):
+            actions.pop("retry_deposits", None)
+            actions.pop("reject_deposits", None)
+        return actions
+
+    def _lines(self, queryset: QuerySet[Deposit]) -> list[ConfirmationLine]:
+        return [
+            ConfirmationLine(
+                label=f"#{deposit.pk}",
+                link=change_link(deposit),
+                detail=f"{format_amount(deposit.amount, decimals=deposit.asset.decimals)} {deposit.asset.code} to "
+                f"{deposit.user} (transaction {deposit.txid}): {deposit.hold_reason}",
+            )
+            for deposit in queryset.select_related("user", "asset").order_by("pk")
+        ]
+
+    @admin.action(description="Credit selected held deposits again")
+    def retry_deposits(self, request: HttpRequest, queryset: QuerySet[Deposit]) -> HttpResponse | None:
+        held = queryset.filter(status=DepositStatus.HELD)
+        if not held.exists():
+            self.message_user(request, "None of the selected deposits is held.", messages.WARNING)
+            return None
+        if not confirmed(request):
+            return confirmation_page(
+                self,
+                request,
+                held,
+                question=f"Credit {plural(held.count(), 'deposit')} again?",
+                consequence="Each is credited to its user's balance; one that fails again stays held with the new "
+                "reason.",
+                lines=self._lines(held),
+                button="Yes, credit",
+            )
+        credited = 0
+        for deposit in held:
+            try:
+                credited += services.retry_held_deposit(staff=authenticated_user(request), deposit_id=deposit.pk)
+            except DomainError as error:
+                self.message_user(request, error.message, messages.ERROR)
+        self.message_user(request, f"{plural(credited, 'deposit')} credited.")
+        return None
+
+    @admin.action(description="Reject selected held deposits")
+    def reject_deposits(self, request: HttpRequest, queryset: QuerySet[Deposit]) -> HttpResponse | None:
+        held = queryset.filter(status=DepositStatus.HELD)
+        if not held.exists():
+            self.message_user(request, "None of the selected deposits is held.", messages.WARNING)
+            return None
+        form = RejectDepositForm(request.POST if confirmed(request) else None)
+        if not (confirmed(request) and form.is_valid()):
+            return confirmation_page(
+                self,
+                request,
+                held,
+                question=f"Reject {plural(held.count(), 'deposit')}?",
+                consequence="They are never credited; each user is told why. Return the funds on the network.",
+                lines=self._lines(held),
+                button="Yes, reject",
+                form=form,
+            )
+        for deposit in held:
+            services.reject_held_deposit(
+                staff=authenticated_user(request), deposit_id=deposit.pk, reason=form.cleaned_data["reason"]
+            )
+        self.message_user(request, f"{plural(held.count(), 'deposit')} rejected.")
+        return None
 
 
 @admin.register(LedgerAccount)

@@ -174,6 +174,8 @@ class DepositAddress(models.Model):
 class DepositStatus(models.TextChoices):
     CONFIRMING = "confirming", "Confirming"
     CREDITED = "credited", "Credited"
+    HELD = "held", "Held for review"  # crediting failed: treasury retries or rejects it, nothing retries blindly
+    REJECTED = "rejected", "Rejected"
 
 
 class Deposit(models.Model):
@@ -190,17 +192,21 @@ class Deposit(models.Model):
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     seen_at = models.DateTimeField(auto_now_add=True)
     credited_at = models.DateTimeField(null=True, blank=True)
+    # Why crediting failed (held: for treasury), or why treasury rejected it (the user reads that).
+    hold_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["asset", "txid", "vout"], name="wallets_deposit_unique_output"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="wallets_deposit_positive"),
             models.CheckConstraint(
-                condition=Q(status="credited", entry__isnull=False) | Q(status="confirming", entry__isnull=True),
+                condition=Q(status="credited", entry__isnull=False)
+                | Q(status__in=["confirming", "held", "rejected"], entry__isnull=True),
                 name="wallets_deposit_credited_iff_entry",
             ),
         ]
         indexes = [models.Index(fields=["status", "asset"])]
+        permissions = [("review_deposit", "Can retry or reject deposits held because crediting failed")]
 
     def __str__(self) -> str:
         return f"{self.amount} {self.asset_id} → {self.user_id} ({self.status})"

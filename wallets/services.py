@@ -6,14 +6,17 @@ the others own a durable transaction. Side effects (notifications, AML events' r
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import audit
+from accounts.models import AuditAction, User
 from exchange.core.queue import enqueue_on_commit
-from exchange.errors import Conflict, DomainError, NotFound
+from exchange.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from wallets import ledger
 from wallets.lock_objects import lock_accounts, lock_deposit
 from wallets.models import (
@@ -26,6 +29,9 @@ from wallets.models import (
     JournalEntry,
 )
 from wallets.networks import SimulatedNetwork, adapter_for
+
+logger = logging.getLogger(__name__)
+DEPOSIT_HELD_RULE = "deposit_not_credited"  # the AML flag raised on a held deposit
 
 
 class InsufficientFunds(DomainError):
@@ -187,6 +193,78 @@ def record_seen_deposits(*, asset: Asset) -> list[int]:
     return ready
 
 
+def hold_deposit(*, deposit_id: int, reason: str) -> bool:
+    """Stop trying a deposit that could not be credited: held for treasury with the reason, flagged, told.
+
+    Its own transaction, after the crediting one rolled back (no money moved). Returns whether it was
+    held by this call (False: credited or held meanwhile).
+    """
+    from kyc.models import AmlFlag, FlagSeverity
+
+    with transaction.atomic(durable=True):
+        deposit = lock_deposit(deposit_id=deposit_id)
+        if deposit.status != DepositStatus.CONFIRMING:
+            return False
+        deposit.status = DepositStatus.HELD
+        deposit.hold_reason = reason[:300]
+        deposit.save(update_fields=["status", "hold_reason"])
+        AmlFlag.objects.get_or_create(
+            user_id=deposit.user_id,
+            rule=DEPOSIT_HELD_RULE,
+            fingerprint=f"deposit:{deposit.pk}",
+            defaults={
+                "severity": FlagSeverity.HIGH,
+                "summary": f"Deposit #{deposit.pk} of {deposit.amount.normalize():f} {deposit.asset_id} could not be "
+                f"credited and is held: {reason}"[:300],
+                "details": {"deposit": deposit.pk, "txid": deposit.txid, "reason": reason[:300]},
+            },
+        )
+        enqueue_on_commit("wallets.tasks.notify_deposit_held", deposit.pk)
+    return True
+
+
+def retry_held_deposit(*, staff: User, deposit_id: int) -> bool:
+    """Treasury credits a held deposit again (after a fix); if it fails again it stays held with the new reason."""
+    if not staff.has_perm("wallets.review_deposit"):
+        raise Forbidden("Only treasury staff can retry held deposits.")
+    with transaction.atomic(durable=True):
+        deposit = lock_deposit(deposit_id=deposit_id)
+        if deposit.status != DepositStatus.HELD:
+            raise Conflict(f"Deposit #{deposit.pk} is {deposit.get_status_display().lower()}, not held.")
+        deposit.status = DepositStatus.CONFIRMING
+        deposit.save(update_fields=["status"])
+        audit.record(AuditAction.DEPOSIT_RETRIED, user=deposit.user, actor=staff, deposit=deposit.pk)
+    try:
+        return credit_deposit(deposit_id=deposit_id)
+    except Exception as error:
+        logger.exception("crediting held deposit %s failed again", deposit_id)
+        hold_deposit(deposit_id=deposit_id, reason=failure_text(error))
+        raise Conflict(f"Deposit #{deposit_id} still cannot be credited: {failure_text(error)}") from None
+
+
+def reject_held_deposit(*, staff: User, deposit_id: int, reason: str) -> Deposit:
+    """Treasury gives up on a held deposit (returned to its sender off the books, say); the user is told why."""
+    if not staff.has_perm("wallets.review_deposit"):
+        raise Forbidden("Only treasury staff can reject held deposits.")
+    if not reason.strip():
+        raise ValidationFailed("Give the reason: the user sees it.", details={"reason": ["This field is required."]})
+    with transaction.atomic(durable=True):
+        deposit = lock_deposit(deposit_id=deposit_id)
+        if deposit.status != DepositStatus.HELD:
+            raise Conflict(f"Deposit #{deposit.pk} is {deposit.get_status_display().lower()}, not held.")
+        deposit.status = DepositStatus.REJECTED
+        deposit.hold_reason = reason.strip()[:300]
+        deposit.save(update_fields=["status", "hold_reason"])
+        audit.record(AuditAction.DEPOSIT_REJECTED, user=deposit.user, actor=staff, deposit=deposit.pk, reason=reason)
+        enqueue_on_commit("wallets.tasks.notify_deposit_held", deposit.pk)
+    return deposit
+
+
+def failure_text(error: Exception) -> str:
+    """What went wrong, in a line: the exception's type and message."""
+    return f"{type(error).__name__}: {error}".strip().rstrip(":")[:250]
+
+
 def credit_deposit(*, deposit_id: int) -> bool:
     """Credit a confirmed deposit to the user, exactly once (however often, however concurrently, asked).
 
@@ -199,6 +277,8 @@ def credit_deposit(*, deposit_id: int) -> bool:
         deposit = lock_deposit(deposit_id=deposit_id)
         if deposit.status == DepositStatus.CREDITED:
             return False
+        if deposit.status != DepositStatus.CONFIRMING:  # held or rejected: treasury decides, not a scan
+            raise Conflict(f"Deposit #{deposit.pk} is {deposit.get_status_display().lower()}: treasury decides it.")
         asset = deposit.asset
         if deposit.confirmations < asset.confirmations_required:
             raise Conflict(

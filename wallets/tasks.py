@@ -10,7 +10,7 @@ from django.conf import settings
 
 from accounts.services import notify_user
 from wallets import services
-from wallets.models import Asset, Deposit, Withdrawal, WithdrawalStatus
+from wallets.models import Asset, Deposit, DepositStatus, Withdrawal, WithdrawalStatus
 from wallets.networks import SimulatedNetwork, adapter_for
 
 logger = logging.getLogger(__name__)
@@ -27,8 +27,9 @@ def scan_deposits() -> int:
         for deposit_id in services.record_seen_deposits(asset=asset):
             try:
                 credited += services.credit_deposit(deposit_id=deposit_id)
-            except Exception:  # one bad deposit must not stop the others
-                logger.exception("crediting deposit %s failed", deposit_id)
+            except Exception as error:  # one bad deposit must not stop the others, nor be tried forever
+                logger.exception("crediting deposit %s failed: held for treasury", deposit_id)
+                services.hold_deposit(deposit_id=deposit_id, reason=services.failure_text(error))
     return credited
 
 
@@ -41,6 +42,22 @@ def notify_deposit_credited(deposit_id: int) -> None:
         body=f"{deposit.amount.normalize():f} {deposit.asset.code} arrived (transaction {deposit.txid}).",
         link="/wallet",
     )
+
+
+@shared_task
+def notify_deposit_held(deposit_id: int) -> None:
+    """Tell the user a deposit is held for review (crediting failed), or was rejected, and why."""
+    deposit = Deposit.objects.select_related("asset").get(pk=deposit_id)
+    amount = f"{deposit.amount.normalize():f} {deposit.asset.code}"
+    if deposit.status == DepositStatus.REJECTED:
+        title, body = f"Deposit of {amount}: rejected", f"Reason: {deposit.hold_reason}"
+    else:
+        title = f"Deposit of {amount}: held for review"
+        body = (
+            f"It arrived (transaction {deposit.txid}) but could not be credited automatically; our treasury team "
+            "is looking at it. Nothing is lost: you are told as soon as it is decided."
+        )
+    notify_user(user_id=deposit.user_id, title=title, body=body, link="/wallet/deposit")
 
 
 @shared_task(autoretry_for=(OSError, SMTPException), retry_backoff=True, retry_backoff_max=300, max_retries=8)

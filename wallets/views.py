@@ -20,7 +20,7 @@ from exchange.throttling import page_rate_limit
 from wallets import selectors, services, withdrawals
 from wallets.amounts import parse_amount
 from wallets.forms import SimulatedDepositForm, WithdrawForm
-from wallets.models import Asset, Deposit, Withdrawal
+from wallets.models import Asset, Deposit, DepositStatus, Withdrawal
 
 
 @login_required
@@ -67,7 +67,8 @@ def deposit_view(request: HttpRequest) -> HttpResponse:
         "address_error": address_error,
         "form": form,
         "simulated": settings.SIMULATED_DEPOSITS,
-        "pending": Deposit.objects.filter(user=user, status="confirming").select_related("asset"),
+        "pending": Deposit.objects.filter(user=user, status=DepositStatus.CONFIRMING).select_related("asset"),
+        "held": Deposit.objects.filter(user=user, status=DepositStatus.HELD).select_related("asset"),
     }
     return render(request, "wallets/deposit.html", context)
 

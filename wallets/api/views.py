@@ -15,7 +15,7 @@ from exchange.errors import NotFound, ValidationFailed
 from exchange.pagination import Pagination, paginated
 from wallets import selectors, services, withdrawals
 from wallets.amounts import parse_amount, plain
-from wallets.models import Deposit, DepositAddress, WalletSettings, Withdrawal, WithdrawalAddress
+from wallets.models import Deposit, DepositAddress, DepositStatus, WalletSettings, Withdrawal, WithdrawalAddress
 
 
 def _schema(name: str, **fields: serializers.Field[Any, Any, Any, Any]) -> Any:
@@ -64,6 +64,7 @@ def deposit_payload(deposit: Deposit) -> dict[str, Any]:
         "txid": deposit.txid,
         "confirmations": deposit.confirmations,
         "confirmations_required": deposit.asset.confirmations_required,
+        "reason": deposit.hold_reason if deposit.status == DepositStatus.REJECTED else "",
     }
 
 
