@@ -41,6 +41,10 @@ $(STAMP): requirements.txt requirements-dev.txt package-lock.json
 ## make run: install, start PostgreSQL and Redis (embedded unless DATABASE_URL / REDIS_URL are set),
 ## migrate, load demo data and run web, engine, worker and beat. Ctrl-C stops all of it.
 run: install
+	@# manage.py and celery run by hand in this checkout take the same development settings.
+	@mkdir -p var; if [ "$${DEBUG:-1}" = 1 ]; then \
+		printf '# Written by make run: manage.py and celery here use these unless the environment sets them.\nDEBUG=1\n' \
+		> var/make-run.env; else rm -f var/make-run.env; fi
 	@DEBUG=$${DEBUG:-1} $(EMBEDDED) exec -- $(MAKE) --no-print-directory serve
 
 serve:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -223,3 +224,25 @@ def with_redis_db(redis_url: str, db: int) -> str:
         query["db"] = str(db)
         return f"unix://{parts.path}?" + "&".join(f"{k}={v}" for k, v in query.items())
     return parts._replace(path=f"/{db}").geturl()
+
+
+def apply_env_file(path: Path | None) -> dict[str, str]:
+    """Take `KEY=VALUE` lines from a file for the variables the environment does not set; return those taken.
+
+    `make run` records the settings it chose for a checkout this way (var/make-run.env), so that
+    `manage.py` and `celery` run by hand in that checkout use them too. Blank lines and `#` comments
+    are skipped; a malformed line stops start-up, naming the file.
+    """
+    if path is None or not path.is_file():
+        return {}
+    taken = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()  # noqa: PLW2901
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not re.fullmatch(r"[A-Z][A-Z0-9_]*", key.strip()):
+            raise ConfigError(f"{path}, line {number}: expected KEY=VALUE, not {line!r}.")
+        if key.strip() not in os.environ:
+            os.environ[key.strip()] = taken[key.strip()] = value.strip()
+    return taken

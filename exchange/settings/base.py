@@ -18,6 +18,7 @@ from celery.schedules import crontab
 from exchange import embedded
 from exchange.env import (
     ConfigError,
+    apply_env_file,
     celery_broker_url,
     check_redis_url,
     env_bool,
@@ -37,6 +38,12 @@ django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
+
+# What `make run` chose for this checkout (DEBUG=1), for `manage.py` and `celery` run here by hand:
+# applied where the environment says nothing. ENV_FILE names another file; empty, none. A deployment
+# has no such file, so there a missing SECRET_KEY stays an error.
+_ENV_FILE = env_str("ENV_FILE", str(VAR_DIR / "make-run.env"))
+apply_env_file(Path(_ENV_FILE) if _ENV_FILE else None)
 
 # --- Core -----------------------------------------------------------------------------------------
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-# Tests run with DEBUG off, as production does; these two are then required, so give test values.
+# Tests run with DEBUG off, as production does, whatever `make run` recorded for this checkout (no
+# env file, for the processes the tests start too); these two are then required, so give test values.
+os.environ.setdefault("ENV_FILE", "")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdefghij")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")

@@ -132,3 +132,74 @@ def test_email_links_follow_the_port_make_run_serves_on():
     assert _site_url({"WEB_HOST": "127.0.0.1", "WEB_PORT": "9123"}) == "http://127.0.0.1:9123"
     assert _site_url({"WEB_HOST": "0.0.0.0", "WEB_PORT": "80"}) == "http://127.0.0.1:80"  # noqa: S104
     assert _site_url({"WEB_PORT": "9123", "SITE_URL": "https://ex.example.com/"}) == "https://ex.example.com"
+
+
+def test_an_env_file_fills_in_what_the_environment_does_not_set(tmp_path, monkeypatch):
+    from exchange.env import ConfigError, apply_env_file
+
+    path = tmp_path / "make-run.env"
+    path.write_text("# written by make run\n\nEXCHANGE_TEST_A=1\nEXCHANGE_TEST_B = two\n")
+    monkeypatch.setenv("EXCHANGE_TEST_B", "set")
+    monkeypatch.delenv("EXCHANGE_TEST_A", raising=False)
+    assert apply_env_file(path) == {"EXCHANGE_TEST_A": "1"}
+    assert (os.environ["EXCHANGE_TEST_A"], os.environ["EXCHANGE_TEST_B"]) == ("1", "set")
+    monkeypatch.delenv("EXCHANGE_TEST_A")
+    assert apply_env_file(tmp_path / "missing.env") == {}
+    path.write_text("DEBUG\n")
+    with pytest.raises(ConfigError, match="line 1: expected KEY=VALUE"):
+        apply_env_file(path)
+
+
+def _operator_env(env_file: str, **env: str) -> dict[str, str]:
+    """The environment of an operator's shell in a checkout: no DEBUG, SECRET_KEY or settings module set."""
+    unset = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE", "ENV_FILE"}
+    return {**{k: v for k, v in os.environ.items() if k not in unset}, "ENV_FILE": env_file, **env}
+
+
+def _command(argv: list[str], env_file: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, cwd=BASE_DIR, env=_operator_env(env_file, **env), capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_manage_py_in_a_make_run_checkout_takes_the_settings_make_run_chose(tmp_path):
+    # Given what `make run` records for its checkout
+    recorded = tmp_path / "make-run.env"
+    recorded.write_text("DEBUG=1\n")
+    # Then manage.py run by hand works as the README gives it
+    result = _command([sys.executable, "manage.py", "check"], str(recorded))
+    assert result.returncode == 0, result.stderr
+    # And without it (a deployment), or against an explicit DEBUG=0, SECRET_KEY stays required
+    for env_file, env in ((str(tmp_path / "none.env"), {}), (str(recorded), {"DEBUG": "0"})):
+        result = _command([sys.executable, "manage.py", "check"], env_file, **env)
+        assert result.returncode != 0
+        assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_the_readme_worker_command_starts_as_written(tmp_path, settings):
+    # `celery -A exchange worker`, with nothing but what make run recorded (and a Redis database of its own)
+    from exchange.env import with_redis_db
+
+    recorded = tmp_path / "make-run.env"
+    recorded.write_text("DEBUG=1\n")
+    celery = str(Path(sys.executable).parent / "celery")
+    env = _operator_env(str(recorded), REDIS_URL=with_redis_db(settings.REDIS_URL, 12))
+    process = subprocess.Popen(
+        [celery, "-A", "exchange", "worker", "--pool=solo", "--loglevel=INFO"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if "ready." in line or "Error" in line or len(output) > 400:
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert any("ready." in line for line in output), "".join(output)
