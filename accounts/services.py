@@ -429,6 +429,7 @@ def disable_two_factor(*, user: User, code: str) -> None:
         StaticDevice.objects.filter(user=user).delete()
         user.security_changed_at = timezone.now()
         user.save(update_fields=["security_changed_at"])
+        revoke_all_refresh_tokens(user=user)  # a session that got in with the old factor ends
         audit.record(AuditAction.TWO_FACTOR_DISABLED, user=user)
 
 

@@ -165,6 +165,20 @@ class TestDisable:
         api_client.credentials()
         assert login(api_client, two_factor_user.username, PASSWORD).status_code == 200
 
+    def test_turning_it_off_revokes_every_refresh_token(self, api_client, two_factor_user):
+        # Given a session elsewhere (a refresh token an intruder may hold)
+        from accounts.services import issue_tokens
+
+        elsewhere = issue_tokens(user=two_factor_user).refresh
+        client = self._client(api_client, two_factor_user)
+        # When 2FA is turned off
+        code = totp_code(two_factor_user.totp_device, 1)
+        assert client.post("/api/security/2fa/disable", {"otp": code}, format="json").status_code == 200
+        # Then that refresh token no longer refreshes, as the README promises
+        api_client.credentials()
+        response = api_client.post("/api/auth/refresh", {"refresh": str(elsewhere)}, format="json")
+        assert response.status_code == 401
+
     def test_when_off_is_a_conflict(self, auth_client):
         assert_error(auth_client.post("/api/security/2fa/disable", {"otp": "123456"}, format="json"), 409, "conflict")
 
