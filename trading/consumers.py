@@ -407,7 +407,7 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
         def next_check() -> float:
             # Spread: connections made together (a restart's reconnects) do not all re-check together.
-            return time.monotonic() + RECHECK_SECONDS * random.uniform(0.8, 1.2)  # noqa: S311
+            return time.monotonic() + RECHECK_SECONDS * random.uniform(0.8, 1.2)  # noqa: S311  # nosec B311  # jitter, not a secret
 
         check_at = next_check()
         while True:

@@ -52,10 +52,9 @@ SITE_NAME = env_str("SITE_NAME", "OpenExchange")
 # Where users reach the site, for links in emails. Unset, it is where `make run` serves the site
 # (its HOST and PORT reach every process as WEB_HOST and WEB_PORT).
 _WEB_HOST = env_str("WEB_HOST", "127.0.0.1")
-SITE_URL = env_str(
-    "SITE_URL",
-    f"http://{'127.0.0.1' if _WEB_HOST in {'0.0.0.0', '::', ''} else _WEB_HOST}:{env_int('WEB_PORT', 8000)}",  # noqa: S104
-).rstrip("/")
+# A server bound to every interface is reached, from this machine, at the loopback address.
+_LINK_HOST = "127.0.0.1" if _WEB_HOST in {"0.0.0.0", "::", ""} else _WEB_HOST  # noqa: S104  # nosec B104
+SITE_URL = env_str("SITE_URL", f"http://{_LINK_HOST}:{env_int('WEB_PORT', 8000)}").rstrip("/")
 
 
 def _development_secret_key() -> str:
