@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from django.db import connection
 from django.db.models import Sum
 
+from exchange.core.money import MONEY
 from wallets.models import (
     CUSTODY_KINDS,
     HOLDING_WITHDRAWAL_STATUSES,
@@ -42,11 +43,13 @@ class AssetReport:
 
     @property
     def liabilities(self) -> Decimal:
-        return self.available + self.locked + self.fee_revenue
+        with localcontext(MONEY):
+            return self.available + self.locked + self.fee_revenue
 
     @property
     def custody(self) -> Decimal:
-        return self.hot + self.cold + self.in_transit
+        with localcontext(MONEY):
+            return self.hot + self.cold + self.in_transit
 
 
 @dataclass
@@ -79,6 +82,11 @@ def _fmt(value: Decimal) -> str:
 
 
 def run_audit() -> AuditResult:
+    with localcontext(MONEY):  # sums of NUMERIC(36,18) amounts need more than the default 28 digits
+        return _audit()
+
+
+def _audit() -> AuditResult:
     result = AuditResult()
     assets = {a.pk: a for a in Asset.objects.all()}
     with connection.cursor() as cursor:

@@ -16,10 +16,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from exchange import streams
+from exchange.core.money import MONEY, numbers_array, storable
 from wallets.lock_objects import lock_accounts
 from wallets.models import AMOUNT_PLACES, ZERO, AccountKind, Asset, JournalEntry, LedgerAccount
-
-SCALE = Decimal(1).scaleb(-AMOUNT_PLACES)
 
 INSERT_ENTRY_SQL = (
     "INSERT INTO wallets_journalentry (kind, idempotency_key, reference, memo, created_at) "
@@ -54,11 +53,11 @@ class Leg:
 
 def increase(account: LedgerAccount, amount: Decimal) -> Leg:
     """The leg that raises an account's balance (a debit for custody, a credit for what is owed)."""
-    return Leg(account, amount if account.is_custody else -amount)
+    return Leg(account, amount if account.is_custody else amount.copy_negate())
 
 
 def decrease(account: LedgerAccount, amount: Decimal) -> Leg:
-    return Leg(account, -amount if account.is_custody else amount)
+    return Leg(account, amount.copy_negate() if account.is_custody else amount)
 
 
 def move(source: LedgerAccount, target: LedgerAccount, amount: Decimal) -> list[Leg]:
@@ -87,16 +86,11 @@ def _merge(legs: Iterable[Leg]) -> dict[int, tuple[LedgerAccount, Decimal]]:
     for leg in legs:
         if not leg.amount.is_finite() or leg.amount == ZERO:
             raise LedgerError(f"a leg must move a finite, non-zero amount, not {leg.amount}")
-        if leg.amount != leg.amount.quantize(SCALE):
-            raise LedgerError(f"{leg.amount} has more than {AMOUNT_PLACES} decimals")
+        if not storable(leg.amount):
+            raise LedgerError(f"{leg.amount} is not an amount NUMERIC(36,{AMOUNT_PLACES}) holds")
         previous = merged.get(leg.account.pk)
-        merged[leg.account.pk] = (leg.account, (previous[1] if previous else ZERO) + leg.amount)
+        merged[leg.account.pk] = (leg.account, MONEY.add(previous[1] if previous else ZERO, leg.amount))
     return {pk: (acc, amount) for pk, (acc, amount) in merged.items() if amount != ZERO}
-
-
-def _numbers(values: Iterable[Decimal | int]) -> str:
-    """Return the PostgreSQL array literal of these numbers (psycopg adapts a list element by element)."""
-    return "{" + ",".join(map(str, values)) + "}"
 
 
 def post_entry(
@@ -114,7 +108,7 @@ def post_entry(
         raise LedgerError("an entry needs at least two legs that do not cancel out")
     totals: dict[int, Decimal] = defaultdict(Decimal)
     for acc, amount in merged.values():
-        totals[acc.asset_id] += amount
+        totals[acc.asset_id] = MONEY.add(totals[acc.asset_id], amount)
     unbalanced = {asset: total for asset, total in totals.items() if total != ZERO}
     if unbalanced:
         raise LedgerError(f"unbalanced entry: sums per asset {unbalanced}")
@@ -138,15 +132,15 @@ def post_entry(
             INSERT_POSTINGS_SQL,
             [
                 entry.pk,
-                _numbers(merged),
-                _numbers(acc.asset_id for acc, _ in merged.values()),
-                _numbers(amount for _, amount in merged.values()),
+                numbers_array(merged),
+                numbers_array(acc.asset_id for acc, _ in merged.values()),
+                numbers_array(amount for _, amount in merged.values()),
             ],
         )
         # Balances are kept on each account's normal side: custody rises with debits, the rest with credits.
         ids = sorted(merged)
-        deltas = [amount if acc.is_custody else -amount for acc, amount in (merged[pk] for pk in ids)]
-        cursor.execute(UPDATE_BALANCES_SQL, {"id": _numbers(ids), "delta": _numbers(deltas)})
+        deltas = [amount if acc.is_custody else amount.copy_negate() for acc, amount in (merged[pk] for pk in ids)]
+        cursor.execute(UPDATE_BALANCES_SQL, {"id": numbers_array(ids), "delta": numbers_array(deltas)})
     # Tell the users' streams, once the money has really moved.
     owners = {acc.user_id for acc, _ in merged.values() if acc.user_id is not None}
     if owners:
