@@ -9,11 +9,12 @@ out by the engine in sequence, so it can never race a fill.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal, localcontext
 
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import User
+from exchange.core import money
 from exchange.errors import Conflict, DomainError, NotFound, ValidationFailed
 from kyc.permissions import KycRequired
 from trading.models import (
@@ -94,21 +95,11 @@ def market_by_symbol(symbol: str) -> Market:
 
 
 def _decimal(raw: object, field: str) -> Decimal:
-    if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
-        raise ValidationFailed(f'Send {field} as a string, such as "0.015".', details={field: ["Must be a string."]})
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise ValidationFailed(f"{field} is not a number.", details={field: ["Not a number."]}) from None
-    if not value.is_finite() or value <= 0:
-        raise ValidationFailed(f"{field} must be greater than zero.", details={field: ["Must be greater than zero."]})
-    if value >= Decimal(10) ** 18:
-        raise ValidationFailed(f"{field} is too large.", details={field: ["Too large."]})
-    return value
+    return money.parse_decimal(raw, field=field, what=field)
 
 
 def _on_step(value: Decimal, step: Decimal, field: str, what: str) -> Decimal:
-    if value % step:
+    if money.MONEY.remainder(value, step):
         message = f"{field} must be a multiple of the market's {what} ({step.normalize():f})."
         raise ValidationFailed(message, details={field: [message]})
     return value
@@ -160,7 +151,11 @@ def validate(request: OrderRequest, market: Market) -> ValidOrder:
             raise refuse("quantity", "A limit order needs a quantity.")
         if quote_quantity is not None:
             raise refuse("quote_quantity", "Only market buys can be sized in the quote asset.")
-        if price * quantity < market.min_notional:
+        notional = money.multiply(price, quantity)
+        if notional >= money.LIMIT:
+            message = f"The order's value ({notional:.3E} {market.quote}) is too large: it must be below 10^18."
+            raise refuse("quantity", message)
+        if notional < market.min_notional:
             raise refuse(
                 "quantity",
                 f"The order's value is below the minimum of {market.min_notional.normalize():f} {market.quote}.",
@@ -179,8 +174,7 @@ def validate(request: OrderRequest, market: Market) -> ValidOrder:
         if (quantity is None) == (quote_quantity is None):
             raise refuse("quantity", "A market buy needs either quantity or quote_quantity (not both).")
         if quote_quantity is not None:
-            exponent = quote_quantity.normalize().as_tuple().exponent
-            if isinstance(exponent, int) and -exponent > market.quote.decimals:
+            if money.quantize(quote_quantity, market.quote.decimals) != quote_quantity:
                 raise refuse("quote_quantity", f"{market.quote} has at most {market.quote.decimals} decimals.")
             if quote_quantity < market.min_notional:
                 message = f"quote_quantity is below the minimum of {market.min_notional.normalize():f} {market.quote}."
@@ -201,7 +195,7 @@ def validate(request: OrderRequest, market: Market) -> ValidOrder:
 
 
 def _ceil(amount: Decimal, asset: Asset) -> Decimal:
-    return amount.quantize(asset.quantum, rounding=ROUND_CEILING)
+    return money.quantize(amount, asset.decimals, rounding=ROUND_CEILING)
 
 
 def market_buy_hold(market: Market, quantity: Decimal) -> Decimal:
@@ -217,17 +211,22 @@ def market_buy_hold(market: Market, quantity: Decimal) -> Decimal:
         .order_by("price", "seq")
         .values_list("price", "quantity", "filled_quantity")
     )
-    for price, total, filled in asks.iterator(chunk_size=200):
-        worst = price
-        take = min(needed, total - filled)
-        cost += take * price
-        needed -= take
-        if needed <= 0:
-            break
-    if worst is None:
-        raise NoLiquidity("No one is selling: place a limit order instead.")
-    cost += needed * worst  # a thinner book than asked for: the rest is bounded at the worst price seen
-    return _ceil(cost * (1 + market.market_buy_protection), market.quote)
+    with localcontext(money.MONEY):  # products of two stored amounts need more than 28 digits
+        for price, total, filled in asks.iterator(chunk_size=200):
+            worst = price
+            take = min(needed, total - filled)
+            cost += take * price
+            needed -= take
+            if needed <= 0:
+                break
+        if worst is None:
+            raise NoLiquidity("No one is selling: place a limit order instead.")
+        cost += needed * worst  # a thinner book than asked for: the rest is bounded at the worst price seen
+        hold = cost * (1 + market.market_buy_protection)
+    if hold >= money.LIMIT:
+        message = f"Buying {quantity:f} {market.base} would cost too much: the hold must be below 10^18."
+        raise ValidationFailed(message, details={"quantity": [message]})
+    return _ceil(hold, market.quote)
 
 
 def _given(value: Decimal | None) -> Decimal:
@@ -240,7 +239,7 @@ def _hold_for(market: Market, order: ValidOrder) -> tuple[Asset, Decimal]:
     if order.side == Side.SELL:
         return market.base, _given(order.quantity)
     if order.type == OrderType.LIMIT:
-        return market.quote, _ceil(_given(order.price) * _given(order.quantity), market.quote)
+        return market.quote, _ceil(money.multiply(_given(order.price), _given(order.quantity)), market.quote)
     if order.quote_quantity is not None:
         return market.quote, order.quote_quantity
     return market.quote, market_buy_hold(market, _given(order.quantity))

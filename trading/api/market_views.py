@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.core.money import plain
 from exchange.errors import ValidationFailed
 from trading import marketdata, services
 from trading.api.views import bounded_int
 from trading.models import MarketStatus, MatchingAlgorithm
-from wallets.amounts import plain
 
 PRICE = serializers.CharField(allow_null=True)
 
@@ -128,16 +128,33 @@ class StatsApi(APIView):
         return Response(marketdata.stats())
 
 
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)  # candles are asked for between the epoch and this
+LATEST_MS = (LATEST - marketdata.EPOCH) // timedelta(milliseconds=1)
+
+
 def _moment(request: Request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
     if not raw:
         return None
-    if raw.isdigit():  # milliseconds since the epoch, as the signed API uses
-        return datetime.fromtimestamp(int(raw) / 1000, tz=marketdata.EPOCH.tzinfo)
-    parsed = parse_datetime(raw)
-    if parsed is None or parsed.tzinfo is None:
-        message = "An ISO 8601 time with its offset (2026-01-01T00:00:00Z) or milliseconds since the epoch."
-        raise ValidationFailed(f"{name}: {message}", details={name: [message]})
+
+    def refuse(message: str) -> ValidationFailed:
+        return ValidationFailed(f"{name}: {message}", details={name: [message]})
+
+    # Checked on the digits before any arithmetic: a huge number or year 99999 is a 400, not an overflow.
+    if raw.isascii() and raw.isdigit():  # milliseconds since the epoch, as the signed API uses
+        if len(raw) > len(str(LATEST_MS)) or int(raw) >= LATEST_MS:
+            raise refuse(f"Milliseconds since the epoch, below {LATEST_MS} (the year {LATEST.year}).")
+        return marketdata.EPOCH + timedelta(milliseconds=int(raw))
+    try:
+        parsed = parse_datetime(raw)
+        in_range = parsed is not None and parsed.tzinfo is not None and marketdata.EPOCH <= parsed < LATEST
+    except (ValueError, OverflowError):  # well formed but no real time: 2026-02-30, an offset of 30 hours
+        parsed, in_range = None, False
+    if parsed is None or not in_range:
+        raise refuse(
+            "An ISO 8601 time with its offset (2026-01-01T00:00:00Z) or milliseconds since the epoch, "
+            f"from 1970 to before {LATEST.year}."
+        )
     return parsed
 
 
