@@ -3,7 +3,8 @@
 Other apps report what happens (`record_event`, in their own transaction); a Celery task then runs
 every rule interested in that kind of event. A rule is a small class: add one to RULES to extend
 the monitoring. Raising the same flag twice is impossible (a fingerprint per flag, unique in the
-database), so a task may run again safely.
+database), so a task may run again safely. An app whose finding needs no rule (a deposit that could
+not be credited) raises its flag directly, in its own transaction (`raise_flag`).
 """
 
 from __future__ import annotations
@@ -145,6 +146,39 @@ class RepeatedJustUnderThreshold(Rule):
 
 RULES: list[Rule] = [SanctionsNameMatch(), WithdrawalSoonAfterDeposit(), RepeatedJustUnderThreshold()]
 
+# Flags that the other apps raise themselves, when what they saw is a finding already (no rule to run).
+DEPOSIT_NOT_CREDITED = "deposit_not_credited"  # crediting a deposit failed: it is held for treasury
+
+
+def raise_flag(*, user_id: int, rule: str, spec: FlagSpec) -> AmlFlag | None:
+    """Raise a flag inside the caller's transaction; return it, or None if it was raised before."""
+    try:
+        with transaction.atomic():  # a savepoint: the duplicate's error must not break the caller's transaction
+            return AmlFlag.objects.create(
+                user_id=user_id,
+                rule=rule,
+                severity=spec.severity,
+                summary=spec.summary[:300],
+                details=spec.details,
+                fingerprint=spec.fingerprint,
+            )
+    except IntegrityError:
+        return None
+
+
+def flag_deposit_not_credited(*, user_id: int, deposit_id: int, summary: str, details: dict[str, object]) -> None:
+    """Tell compliance and treasury that a deposit could not be credited (once per deposit)."""
+    raise_flag(
+        user_id=user_id,
+        rule=DEPOSIT_NOT_CREDITED,
+        spec=FlagSpec(
+            severity=FlagSeverity.HIGH,
+            summary=summary,
+            fingerprint=f"deposit:{deposit_id}",
+            details={"deposit": deposit_id, **details},
+        ),
+    )
+
 
 def record_event(
     *,
@@ -178,19 +212,9 @@ def evaluate_event(*, event_id: int, rules: Iterable[Rule] | None = None) -> lis
         if event.kind not in rule.kinds:
             continue
         for spec in rule.evaluate(event):
-            try:
-                with transaction.atomic():
-                    flag = AmlFlag.objects.create(
-                        user_id=event.user_id,
-                        rule=rule.code,
-                        severity=spec.severity,
-                        summary=spec.summary[:300],
-                        details=spec.details,
-                        fingerprint=spec.fingerprint,
-                    )
-            except IntegrityError:
-                continue  # raised before (the task ran again): once is enough
-            raised.append(flag)
+            flag = raise_flag(user_id=event.user_id, rule=rule.code, spec=spec)
+            if flag is not None:  # None: raised before (the task ran again), once is enough
+                raised.append(flag)
     return raised
 
 

@@ -31,7 +31,6 @@ from wallets.models import (
 from wallets.networks import SimulatedNetwork, adapter_for
 
 logger = logging.getLogger(__name__)
-DEPOSIT_HELD_RULE = "deposit_not_credited"  # the AML flag raised on a held deposit
 
 
 class InsufficientFunds(DomainError):
@@ -199,47 +198,62 @@ def hold_deposit(*, deposit_id: int, reason: str) -> bool:
     Its own transaction, after the crediting one rolled back (no money moved). Returns whether it was
     held by this call (False: credited or held meanwhile).
     """
-    from kyc.models import AmlFlag, FlagSeverity
+    from kyc.aml import flag_deposit_not_credited
 
+    reason = reason[:300]
     with transaction.atomic(durable=True):
         deposit = lock_deposit(deposit_id=deposit_id)
         if deposit.status != DepositStatus.CONFIRMING:
             return False
         deposit.status = DepositStatus.HELD
-        deposit.hold_reason = reason[:300]
+        deposit.hold_reason = reason
         deposit.save(update_fields=["status", "hold_reason"])
-        AmlFlag.objects.get_or_create(
+        flag_deposit_not_credited(
             user_id=deposit.user_id,
-            rule=DEPOSIT_HELD_RULE,
-            fingerprint=f"deposit:{deposit.pk}",
-            defaults={
-                "severity": FlagSeverity.HIGH,
-                "summary": f"Deposit #{deposit.pk} of {deposit.amount.normalize():f} {deposit.asset_id} could not be "
-                f"credited and is held: {reason}"[:300],
-                "details": {"deposit": deposit.pk, "txid": deposit.txid, "reason": reason[:300]},
-            },
+            deposit_id=deposit.pk,
+            summary=f"Deposit #{deposit.pk} of {deposit.amount.normalize():f} {deposit.asset_id} could not be "
+            f"credited and is held: {reason}",
+            details={"txid": deposit.txid, "reason": reason},
         )
         enqueue_on_commit("wallets.tasks.notify_deposit_held", deposit.pk)
     return True
 
 
 def retry_held_deposit(*, staff: User, deposit_id: int) -> bool:
-    """Treasury credits a held deposit again (after a fix); if it fails again it stays held with the new reason."""
+    """Treasury credits a held deposit again (after a fix); if it fails again it stays held with the new reason.
+
+    One transaction: the decision, its audit row (with what came of it) and the credit, or the new reason.
+    The deposit is never left confirming in between, where a scan would take it. Returns True once
+    credited; raises Conflict when it is still held.
+    """
     if not staff.has_perm("wallets.review_deposit"):
         raise Forbidden("Only treasury staff can retry held deposits.")
     with transaction.atomic(durable=True):
         deposit = lock_deposit(deposit_id=deposit_id)
         if deposit.status != DepositStatus.HELD:
             raise Conflict(f"Deposit #{deposit.pk} is {deposit.get_status_display().lower()}, not held.")
-        deposit.status = DepositStatus.CONFIRMING
-        deposit.save(update_fields=["status"])
-        audit.record(AuditAction.DEPOSIT_RETRIED, user=deposit.user, actor=staff, deposit=deposit.pk)
-    try:
-        return credit_deposit(deposit_id=deposit_id)
-    except Exception as error:
-        logger.exception("crediting held deposit %s failed again", deposit_id)
-        hold_deposit(deposit_id=deposit_id, reason=failure_text(error))
-        raise Conflict(f"Deposit #{deposit_id} still cannot be credited: {failure_text(error)}") from None
+        try:
+            with transaction.atomic():  # a savepoint: a credit that fails half-way leaves nothing behind
+                _credit_locked(deposit)
+        except Exception as error:
+            reason = failure_text(error)
+            # Still held, as the user already knows: only the reason changes, nobody is told again.
+            Deposit.objects.filter(pk=deposit.pk).update(hold_reason=reason)
+            audit.record(
+                AuditAction.DEPOSIT_RETRIED,
+                user=deposit.user,
+                actor=staff,
+                deposit=deposit.pk,
+                outcome="held",
+                reason=reason,
+            )
+            logger.error("crediting held deposit %s failed again: %s", deposit_id, reason, exc_info=error)
+        else:
+            audit.record(
+                AuditAction.DEPOSIT_RETRIED, user=deposit.user, actor=staff, deposit=deposit.pk, outcome="credited"
+            )
+            return True
+    raise Conflict(f"Deposit #{deposit_id} still cannot be credited: {reason}")
 
 
 def reject_held_deposit(*, staff: User, deposit_id: int, reason: str) -> Deposit:
@@ -270,40 +284,45 @@ def credit_deposit(*, deposit_id: int) -> bool:
 
     Returns whether this call credited it (False: it was credited before).
     """
-    from kyc.aml import record_event
-    from kyc.models import AmlEventKind
-
     with transaction.atomic(durable=True):
         deposit = lock_deposit(deposit_id=deposit_id)
         if deposit.status == DepositStatus.CREDITED:
             return False
         if deposit.status != DepositStatus.CONFIRMING:  # held or rejected: treasury decides, not a scan
             raise Conflict(f"Deposit #{deposit.pk} is {deposit.get_status_display().lower()}: treasury decides it.")
-        asset = deposit.asset
-        if deposit.confirmations < asset.confirmations_required:
-            raise Conflict(
-                f"Deposit #{deposit.pk} has {deposit.confirmations} of {asset.confirmations_required} confirmations."
-            )
-        hot = ledger.account(asset=asset, kind=AccountKind.HOT_WALLET)
-        available, _ = ledger.user_accounts(user_id=deposit.user_id, asset=asset)
-        entry = ledger.post_entry(
-            kind=EntryKind.DEPOSIT,
-            idempotency_key=f"deposit:{deposit.pk}",
-            legs=[ledger.increase(hot, deposit.amount), ledger.increase(available, deposit.amount)],
-            reference=f"deposit:{deposit.pk}",
-            memo=f"{deposit.txid}:{deposit.vout}",
-        )
-        deposit.status = DepositStatus.CREDITED
-        deposit.entry = entry
-        deposit.credited_at = timezone.now()
-        deposit.save(update_fields=["status", "entry", "credited_at"])
-        record_event(
-            user_id=deposit.user_id,
-            kind=AmlEventKind.DEPOSIT_CREDITED,
-            asset=asset.code,
-            amount=deposit.amount,
-            value_usdt=(deposit.amount * asset.reference_price_usdt).quantize(Decimal("0.01")),
-            reference=f"deposit:{deposit.pk}",
-        )
-        enqueue_on_commit("wallets.tasks.notify_deposit_credited", deposit.pk)
+        _credit_locked(deposit)
     return True
+
+
+def _credit_locked(deposit: Deposit) -> None:
+    """Post a locked deposit to its user's balance, inside the caller's transaction."""
+    from kyc.aml import record_event
+    from kyc.models import AmlEventKind
+
+    asset = deposit.asset
+    if deposit.confirmations < asset.confirmations_required:
+        raise Conflict(
+            f"Deposit #{deposit.pk} has {deposit.confirmations} of {asset.confirmations_required} confirmations."
+        )
+    hot = ledger.account(asset=asset, kind=AccountKind.HOT_WALLET)
+    available, _ = ledger.user_accounts(user_id=deposit.user_id, asset=asset)
+    entry = ledger.post_entry(
+        kind=EntryKind.DEPOSIT,
+        idempotency_key=f"deposit:{deposit.pk}",
+        legs=[ledger.increase(hot, deposit.amount), ledger.increase(available, deposit.amount)],
+        reference=f"deposit:{deposit.pk}",
+        memo=f"{deposit.txid}:{deposit.vout}",
+    )
+    deposit.status = DepositStatus.CREDITED
+    deposit.entry = entry
+    deposit.credited_at = timezone.now()
+    deposit.save(update_fields=["status", "entry", "credited_at"])
+    record_event(
+        user_id=deposit.user_id,
+        kind=AmlEventKind.DEPOSIT_CREDITED,
+        asset=asset.code,
+        amount=deposit.amount,
+        value_usdt=(deposit.amount * asset.reference_price_usdt).quantize(Decimal("0.01")),
+        reference=f"deposit:{deposit.pk}",
+    )
+    enqueue_on_commit("wallets.tasks.notify_deposit_credited", deposit.pk)

@@ -29,7 +29,10 @@ def scan_deposits() -> int:
                 credited += services.credit_deposit(deposit_id=deposit_id)
             except Exception as error:  # one bad deposit must not stop the others, nor be tried forever
                 logger.exception("crediting deposit %s failed: held for treasury", deposit_id)
-                services.hold_deposit(deposit_id=deposit_id, reason=services.failure_text(error))
+                try:
+                    services.hold_deposit(deposit_id=deposit_id, reason=services.failure_text(error))
+                except Exception:  # the database itself is failing: the next scan tries both again
+                    logger.exception("holding deposit %s failed too", deposit_id)
     return credited
 
 

@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from accounts.models import AuditAction, AuditEvent
+from accounts.models import AuditAction, AuditEvent, Notification
 from accounts.tests.factories import UserFactory
 from conftest import signed_in_with_2fa
 from exchange.errors import Conflict
+from kyc import aml
 from kyc.models import AmlFlag
 from kyc.tests.factories import staff_user
 from kyc.tests.test_api import client_for
@@ -83,7 +84,7 @@ def test_a_deposit_that_cannot_be_credited_is_held_flagged_and_never_retried(
         assert deposit.hold_reason
         assert ledger.user_accounts(user_id=deposit.user_id, asset=btc)[0].balance == 0
         # flagged for compliance and treasury, and the user is told (in the app and by email)
-        flag = AmlFlag.objects.get(user_id=deposit.user_id, rule=services.DEPOSIT_HELD_RULE)
+        flag = AmlFlag.objects.get(user_id=deposit.user_id, rule=aml.DEPOSIT_NOT_CREDITED)
         assert f"Deposit #{deposit.pk}" in flag.summary
         assert any("held for review" in m.subject and m.to == [deposit.user.email] for m in mail.outbox)
     assert len(errors.messages) == len(held)  # an ERROR line each, once
@@ -191,3 +192,96 @@ def test_compliance_cannot_retry_or_reject_deposits_from_the_admin(client):
         "/admin/wallets/deposit/", {"action": "retry_deposits", "_selected_action": [deposit.pk], "post": "yes"}
     )
     assert Deposit.objects.get(pk=deposit.pk).status == DepositStatus.HELD
+
+
+def test_a_retry_that_fails_again_is_audited_with_its_outcome_and_the_user_is_not_told_twice(
+    django_capture_on_commit_callbacks,
+):
+    # Given a held deposit that still cannot be credited (the hot wallet already holds a huge one)
+    btc = make_asset("BTC")
+    first, second = UserFactory(), UserFactory()
+    treasurer = staff_user("Treasury")
+    with contextlib.suppress(Conflict):
+        services.retry_held_deposit(staff=treasurer, deposit_id=held_deposit(first, btc, HUGE).pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        deposit = held_deposit(second, btc, HUGE, reason="first failure")
+    told = Notification.objects.filter(user=second).count()
+    # When treasury credits it again and that fails again
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Conflict):
+        services.retry_held_deposit(staff=treasurer, deposit_id=deposit.pk)
+    # Then the decision's audit row says what came of it, with the new reason
+    deposit.refresh_from_db()
+    (row,) = AuditEvent.objects.filter(action=AuditAction.DEPOSIT_RETRIED, user=second)
+    assert (row.actor, row.details["outcome"], row.details["reason"]) == (treasurer, "held", deposit.hold_reason)
+    # And the user, whose deposit is just as it was (held for review), is not told again
+    assert Notification.objects.filter(user=second).count() == told
+    assert run_audit().ok
+
+
+def test_a_retry_that_credits_is_audited_as_credited():
+    btc = make_asset("BTC")
+    user = UserFactory()
+    deposit = held_deposit(user, btc, "0.25")
+    services.retry_held_deposit(staff=staff_user("Treasury"), deposit_id=deposit.pk)
+    (row,) = AuditEvent.objects.filter(action=AuditAction.DEPOSIT_RETRIED, user=user)
+    assert row.details == {"deposit": deposit.pk, "outcome": "credited"}
+
+
+def test_a_deposit_whose_hold_fails_too_does_not_stop_the_scan(monkeypatch, errors):
+    # Given a deposit that cannot be credited, and a hold that fails as well (the fault injected)
+    btc = make_asset("BTC")
+    huge = confirmed_deposit(UserFactory(), btc, HUGE)
+    huge_too = confirmed_deposit(UserFactory(), btc, HUGE)  # one of the two cannot be credited
+    ordinary = UserFactory()
+    small = confirmed_deposit(ordinary, btc, "0.5")
+
+    def hold_fails(*, deposit_id: int, reason: str) -> bool:
+        raise RuntimeError("the hold failed too")
+
+    monkeypatch.setattr(services, "hold_deposit", hold_fails)
+    # When the scan runs
+    scan_deposits()
+    # Then the deposits after it are credited all the same, and the failure is logged
+    assert Deposit.objects.get(pk=small.pk).status == DepositStatus.CREDITED
+    assert ledger.user_accounts(user_id=ordinary.pk, asset=btc)[0].balance == Decimal("0.5")
+    assert Deposit.objects.filter(pk__in=[huge.pk, huge_too.pk], status=DepositStatus.CONFIRMING).exists()
+    assert any("holding deposit" in message for message in errors.messages)
+    assert run_audit().ok
+
+
+def test_treasury_rejects_from_the_admin_with_the_reason_the_user_reads(client, django_capture_on_commit_callbacks):
+    btc = make_asset("BTC")
+    user = UserFactory()
+    deposit = held_deposit(user, btc, "0.25")
+    treasurer = staff_user("Treasury")
+    signed_in_with_2fa(client, treasurer)
+    action = {"action": "reject_deposits", "_selected_action": [deposit.pk]}
+    # Asked without a reason: the confirmation page, nothing done
+    page = client.post("/admin/wallets/deposit/", {**action, "post": "yes"}).content.decode()
+    assert "Reject 1 deposit?" in page
+    assert Deposit.objects.get(pk=deposit.pk).status == DepositStatus.HELD
+    # With the reason: rejected, audited, the user told
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/wallets/deposit/", {**action, "post": "yes", "reason": "Sent from a sanctioned address."})
+    deposit.refresh_from_db()
+    assert (deposit.status, deposit.hold_reason) == (DepositStatus.REJECTED, "Sent from a sanctioned address.")
+    (row,) = AuditEvent.objects.filter(action=AuditAction.DEPOSIT_REJECTED, user=user)
+    assert (row.actor, row.details["reason"]) == (treasurer, "Sent from a sanctioned address.")
+    assert Notification.objects.filter(user=user, title__endswith="rejected").exists()
+    rows = client_for(user).get("/api/wallet/transactions").json()["results"]
+    assert [(r["type"], r["status"]) for r in rows] == [("deposit", "rejected")]
+    assert ledger.user_accounts(user_id=user.pk, asset=btc)[0].balance == 0
+    assert run_audit().ok
+
+
+def test_the_history_page_says_held_for_review():
+    from django.test import Client
+
+    btc = make_asset("BTC")
+    user = UserFactory()
+    held_deposit(user, btc, "0.25")
+    page = Client()
+    page.force_login(user)
+    text = page.get("/wallet/history").content.decode()
+    assert "Held for review" in text
+    assert "Confirming" not in text
