@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
@@ -21,23 +21,19 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from exchange.core.money import multiply, quantize
 from trading.portfolio import VALUATION_ASSET, usdt_prices
-from wallets.models import AMOUNT_DIGITS, Asset
-
-CENT = Decimal("0.01")
-# Wide enough for any amount column: 36 digits, and the product of an amount and a price.
-_WIDE = Context(prec=2 * AMOUNT_DIGITS + 4)
+from wallets.models import Asset
 
 
 def format_amount(amount: Decimal, *, decimals: int) -> str:
     """Return the amount at `decimals` places with thousands separators: "1,757.50000000"."""
-    quantum = Decimal(1).scaleb(-decimals)
-    return f"{amount.quantize(quantum, rounding=ROUND_HALF_EVEN, context=_WIDE):,f}"
+    return f"{quantize(amount, decimals, rounding=ROUND_HALF_EVEN):,f}"
 
 
 def format_usdt(value: Decimal) -> str:
     """Return a USDT value in cents with thousands separators: "74,070,000.00"."""
-    return f"{value.quantize(CENT, rounding=ROUND_HALF_UP, context=_WIDE):,f}"
+    return f"{quantize(value, 2, rounding=ROUND_HALF_UP):,f}"
 
 
 class UsdtPrices:
@@ -58,7 +54,7 @@ class UsdtPrices:
         if self._prices is None:
             self._prices = {code: price for code, (price, _) in usdt_prices().items()}
         price = self._prices.get(code)
-        return None if price is None else _WIDE.multiply(amount, price)
+        return None if price is None else multiply(amount, price)
 
 
 def money(

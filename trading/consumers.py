@@ -58,12 +58,12 @@ from apikeys.authentication import ip_allowed
 from apikeys.authentication import verify as verify_api_key
 from apikeys.models import ApiKey, Scope
 from exchange import client_address
+from exchange.core.money import plain
 from exchange.streams import Credential, Deliver, fanout, in_db_thread, session_ref, user_group
 from trading import marketdata
 from trading.api.views import book_payload, order_payload
 from trading.events import market_group
 from trading.models import Market, Order
-from wallets.amounts import plain
 from wallets.selectors import balances_of
 
 logger = logging.getLogger(__name__)

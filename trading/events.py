@@ -22,9 +22,9 @@ from decimal import Decimal
 from typing import Any
 
 from exchange import streams
+from exchange.core.money import plain
 from exchange.streams import user_group
 from trading.marketdata import CandleRow, candle_fields
-from wallets.amounts import plain
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
+from exchange.core.money import MONEY, plain, trimmed
 from exchange.streams import in_db_thread
 from trading.models import Market, OrderStatus
-from wallets.amounts import plain
 
 INTERVALS: dict[str, timedelta] = {
     "1m": timedelta(minutes=1),
@@ -167,7 +167,7 @@ def ticker(market: Market) -> dict[str, Any]:
     base, quote = market.base.decimals, market.quote.decimals
     change = None
     if open_ and last is not None:
-        change = f"{((last - open_) / open_ * 100).quantize(Decimal('0.01')):f}"
+        change = plain(MONEY.multiply(MONEY.divide(MONEY.subtract(last, open_), open_), 100), 2)
 
     def price(value: Decimal | None) -> str | None:
         return None if value is None else plain(value, quote)
@@ -196,12 +196,12 @@ def pair_payload(market: Market) -> dict[str, Any]:
         "base": market.base.code,
         "quote": market.quote.code,
         "status": market.status,
-        "tick_size": plain(market.tick_size.normalize()),
-        "lot_size": plain(market.lot_size.normalize()),
-        "min_quantity": plain(market.min_quantity.normalize()),
-        "min_notional": plain(market.min_notional.normalize()),
-        "maker_fee_rate": plain(market.maker_fee_rate.normalize()),
-        "taker_fee_rate": plain(market.taker_fee_rate.normalize()),
+        "tick_size": trimmed(market.tick_size),
+        "lot_size": trimmed(market.lot_size),
+        "min_quantity": trimmed(market.min_quantity),
+        "min_notional": trimmed(market.min_notional),
+        "maker_fee_rate": trimmed(market.maker_fee_rate),
+        "taker_fee_rate": trimmed(market.taker_fee_rate),
         "algorithm": market.algorithm,
         "base_decimals": market.base.decimals,
         "quote_decimals": market.quote.decimals,
@@ -232,5 +232,5 @@ def stats() -> dict[str, Any]:
         "trades_24h": int(sum(trades for _, _, trades, _ in rows)),
         "markets": len(rows),
         "users": User.objects.filter(is_active=True, is_staff=False).count(),
-        "quote_volume_24h": {symbol: plain(volume.normalize()) for symbol, volume, _, _ in rows},
+        "quote_volume_24h": {symbol: trimmed(volume) for symbol, volume, _, _ in rows},
     }

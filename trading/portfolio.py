@@ -9,15 +9,15 @@ dashboard's script recomputes them when a balance or a price changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from accounts.models import User
+from exchange.core import money
 from trading.models import Market
 from wallets.models import Asset
 from wallets.selectors import balances_of
 
 VALUATION_ASSET = "USDT"
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,15 @@ class Holding:
 
     @property
     def total(self) -> Decimal:
-        return self.available + self.locked
+        return money.MONEY.add(self.available, self.locked)
 
     @property
     def exact_value(self) -> Decimal:
-        return self.total * self.price_usdt
+        return money.multiply(self.total, self.price_usdt)
 
     @property
     def value_usdt(self) -> Decimal:
-        return self.exact_value.quantize(CENT, rounding=ROUND_HALF_UP)
+        return money.quantize(self.exact_value, 2, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,9 @@ class Portfolio:
 
     @property
     def total_usdt(self) -> Decimal:
-        return sum((h.exact_value for h in self.holdings), Decimal(0)).quantize(CENT, rounding=ROUND_HALF_UP)
+        with localcontext(money.MONEY):  # values of 18-decimal amounts at 18-decimal prices: past 28 digits
+            exact = sum((h.exact_value for h in self.holdings), Decimal(0))
+        return money.quantize(exact, 2, rounding=ROUND_HALF_UP)
 
 
 def usdt_prices() -> dict[str, tuple[Decimal, bool]]:

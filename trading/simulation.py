@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from accounts.models import User
+from exchange.core import money
 from exchange.errors import DomainError
 from trading import services
 from trading.models import LIVE_STATUSES, Market, MarketStatus, Order, Side
@@ -51,7 +52,8 @@ def _value_in_usdt(asset: Asset) -> Decimal:
 
 def top_up(user: User, asset: Asset) -> None:
     """Deposit more when the account runs low (below a quarter of the top-up)."""
-    target = (TOP_UP_IN_USDT / _value_in_usdt(asset)).quantize(asset.quantum, rounding=ROUND_DOWN)
+    units = money.MONEY.divide(TOP_UP_IN_USDT, _value_in_usdt(asset))
+    target = money.quantize(units, asset.decimals, rounding=ROUND_DOWN)
     available, _ = ledger.user_accounts(user_id=user.pk, asset=asset)
     if available.balance < target / 4:
         fund_demo_account(user_id=user.pk, asset=asset, amount=target)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Context, Decimal
+from decimal import Decimal
 from functools import cache
 
 from django.contrib import messages
@@ -28,6 +28,7 @@ from accounts.models import User
 from accounts.selectors import authenticated_user
 from accounts.services import has_two_factor
 from accounts.views import add_domain_error
+from exchange.core import money
 from exchange.errors import DomainError, NotFound
 from exchange.throttling import page_rate_limit
 from trading import marketdata, selectors, services
@@ -54,8 +55,6 @@ REASONS = {
     "price_protection": "Price protection reached",
 }
 
-_WIDE = Context(prec=80)  # quantize() of an 18-decimal amount needs more than the default 28 digits
-
 
 def places_of(step: Decimal) -> int:
     """Return how many decimals a step such as 0.0100 has once normalized (2)."""
@@ -65,7 +64,7 @@ def places_of(step: Decimal) -> int:
 
 def trim(amount: Decimal, places: int, keep: int) -> str:
     """Format at `places` decimals, then drop trailing zeros down to `keep` decimals."""
-    text = f"{amount.quantize(Decimal(1).scaleb(-places), context=_WIDE):f}"
+    text = money.plain(amount, places)
     if "." not in text:
         return text if keep == 0 else f"{text}.{'0' * keep}"
     whole, fraction = text.split(".")
@@ -441,7 +440,7 @@ class MarketRow:
     @property
     def quote_usdt(self) -> str:
         """What the exchange statistics value one unit of the quote asset at (its reference price)."""
-        return f"{self.market.quote.reference_price_usdt.normalize():f}"
+        return money.trimmed(self.market.quote.reference_price_usdt)
 
 
 @require_GET
@@ -503,7 +502,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             {
                 "type": row["type"],
                 "asset": row["asset_code"],
-                "amount": f"{row['amount_'].normalize():f}",
+                "amount": money.trimmed(row["amount_"]),
                 "status": row["status_"],
                 "created_at": row["created_at"],
             }

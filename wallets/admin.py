@@ -32,9 +32,9 @@ from exchange.admin_helpers import (
     plural,
     usdt,
 )
+from exchange.core.money import parse_amount
 from exchange.errors import DomainError, ValidationFailed
 from wallets import services, treasury, withdrawals
-from wallets.amounts import parse_amount
 from wallets.models import (
     Asset,
     ColdWallet,

@@ -19,7 +19,7 @@ from decimal import Decimal, localcontext
 from django.db import connection
 from django.db.models import Sum
 
-from exchange.core.money import MONEY
+from exchange.core.money import MONEY, trimmed
 from wallets.models import (
     CUSTODY_KINDS,
     HOLDING_WITHDRAWAL_STATUSES,
@@ -78,7 +78,7 @@ EXTRA_CHECKS: list[Callable[[], list[str]]] = []
 
 
 def _fmt(value: Decimal) -> str:
-    return f"{value.normalize():f}" if value else "0"
+    return trimmed(value) if value else "0"
 
 
 def run_audit() -> AuditResult:

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import CharField, F, QuerySet, Value
 
 from accounts.models import User
+from exchange.core import money
 from exchange.errors import NotFound
 from wallets.models import ZERO, AccountKind, Asset, Deposit, LedgerAccount, Withdrawal
 
@@ -21,7 +22,7 @@ class Balance:
 
     @property
     def total(self) -> Decimal:
-        return self.available + self.locked
+        return money.MONEY.add(self.available, self.locked)
 
 
 def balances_of(*, user: User) -> list[Balance]:
@@ -33,8 +34,8 @@ def balances_of(*, user: User) -> list[Balance]:
     return [
         Balance(
             asset=asset.code,
-            available=held.get((asset.pk, AccountKind.USER_AVAILABLE), ZERO).quantize(asset.quantum),
-            locked=held.get((asset.pk, AccountKind.USER_LOCKED), ZERO).quantize(asset.quantum),
+            available=money.quantize(held.get((asset.pk, AccountKind.USER_AVAILABLE), ZERO), asset.decimals),
+            locked=money.quantize(held.get((asset.pk, AccountKind.USER_LOCKED), ZERO), asset.decimals),
         )
         for asset in Asset.objects.order_by("code")
     ]

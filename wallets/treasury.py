@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -22,9 +22,10 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditAction, User
+from exchange.core import money
+from exchange.core.money import parse_amount
 from exchange.errors import Conflict, Forbidden, ValidationFailed
 from wallets import ledger, services
-from wallets.amounts import parse_amount
 from wallets.lock_objects import (
     lock_accounts,
     lock_cold_address_change,
@@ -66,16 +67,15 @@ class WalletPosition:
     @property
     def target(self) -> Decimal:
         """Where a rebalance brings the hot wallet: the middle of its band."""
-        return ((self.floor + self.ceiling) / 2).quantize(self.asset.quantum)
+        return money.quantize(money.MONEY.divide(money.MONEY.add(self.floor, self.ceiling), 2), self.asset.decimals)
 
 
 def position(*, asset: Asset) -> WalletPosition:
     balances = dict.fromkeys(AccountKind, ZERO)
     for row in LedgerAccount.objects.filter(asset=asset).values("kind", "balance"):
-        balances[AccountKind(row["kind"])] += row["balance"]
-    liabilities = (
-        balances[AccountKind.USER_AVAILABLE] + balances[AccountKind.USER_LOCKED] + balances[AccountKind.FEE_REVENUE]
-    )
+        balances[AccountKind(row["kind"])] = money.MONEY.add(balances[AccountKind(row["kind"])], row["balance"])
+    owed = (AccountKind.USER_AVAILABLE, AccountKind.USER_LOCKED, AccountKind.FEE_REVENUE)
+    liabilities = money.total(balances[kind] for kind in owed)
     scale = liabilities if asset.hot_limits_relative else Decimal(1)
     return WalletPosition(
         asset=asset,
@@ -83,8 +83,8 @@ def position(*, asset: Asset) -> WalletPosition:
         cold=balances[AccountKind.COLD_WALLET],
         in_transit=balances[AccountKind.IN_TRANSIT],
         liabilities=liabilities,
-        floor=(asset.hot_floor * scale).quantize(asset.quantum),
-        ceiling=(asset.hot_ceiling * scale).quantize(asset.quantum),
+        floor=money.quantize(money.multiply(asset.hot_floor, scale), asset.decimals),
+        ceiling=money.quantize(money.multiply(asset.hot_ceiling, scale), asset.decimals),
     )
 
 
@@ -118,8 +118,10 @@ def _needs_second_approval(transfer: ColdWalletTransfer) -> bool:
     if transfer.direction != ColdWalletTransferDirection.TO_HOT:
         return False
     since = timezone.now() - REFILL_WINDOW
-    value = transfer.amount * transfer.asset.reference_price_usdt
-    value += refilled_without_second_approval(since=since, excluding=transfer.pk)
+    value = money.MONEY.add(
+        money.multiply(transfer.amount, transfer.asset.reference_price_usdt),
+        refilled_without_second_approval(since=since, excluding=transfer.pk),
+    )
     return bool(value > settings.COLD_TRANSFER_SECOND_APPROVAL_USDT)
 
 
@@ -138,7 +140,7 @@ class TransferPlan:
 
 
 def _amounts(value: Decimal) -> str:
-    return f"{value.normalize():,f}" if value else "0"
+    return money.trimmed(value, separators=True) if value else "0"
 
 
 def plan_transfer(*, asset: Asset, direction: str, amount: Decimal) -> TransferPlan:
@@ -149,6 +151,11 @@ def plan_transfer(*, asset: Asset, direction: str, amount: Decimal) -> TransferP
     above its ceiling (the automatic sweep would send the excess straight back). Transfers still
     open for the asset count as made, so two requests cannot each pass alone and overdraw together.
     """
+    with localcontext(money.MONEY):  # sums of 18-decimal amounts above 10^10 need more than 28 digits
+        return _plan_transfer(asset=asset, direction=direction, amount=amount)
+
+
+def _plan_transfer(*, asset: Asset, direction: str, amount: Decimal) -> TransferPlan:
     amount = parse_amount(amount, asset=asset)
     if direction not in ColdWalletTransferDirection.values:
         raise ValidationFailed("Choose hot to cold or cold to hot.", details={"direction": ["Not a direction."]})
@@ -225,7 +232,7 @@ def request_transfer(
     transfer = ColdWalletTransfer.objects.create(
         asset=asset,
         direction=direction,
-        amount=amount.quantize(asset.quantum),
+        amount=money.quantize(amount, asset.decimals),
         status=ColdWalletTransferStatus.REQUESTED,
         requested_by=staff,
         automatic=automatic,
@@ -277,8 +284,8 @@ def execute_transfer(*, transfer_id: int, staff: User | None) -> ColdWalletTrans
         available = lock_accounts(account_ids=[source.pk])[source.pk].balance
         if available < transfer.amount:
             raise Conflict(
-                f"The {source.get_kind_display().lower()} holds {available.normalize():f} {transfer.asset.code}, "
-                f"less than {transfer.amount.normalize():f}."
+                f"The {source.get_kind_display().lower()} holds {money.trimmed(available)} {transfer.asset.code}, "
+                f"less than {money.trimmed(transfer.amount)}."
             )
         ledger.post_entry(
             kind=EntryKind.SWEEP if transfer.direction == ColdWalletTransferDirection.TO_COLD else EntryKind.REFILL,
@@ -362,7 +369,7 @@ def rebalance(*, asset: Asset) -> ColdWalletTransfer | None:
         transfer = request_transfer(
             asset=asset,
             direction=ColdWalletTransferDirection.TO_COLD,
-            amount=where.hot - where.target,
+            amount=money.EXACT.subtract(where.hot, where.target),
             staff=None,
             automatic=True,
         )
@@ -375,7 +382,7 @@ def rebalance(*, asset: Asset) -> ColdWalletTransfer | None:
         return request_transfer(
             asset=asset,
             direction=ColdWalletTransferDirection.TO_HOT,
-            amount=where.target - where.hot,
+            amount=money.EXACT.subtract(where.target, where.hot),
             staff=None,
             automatic=True,
         )

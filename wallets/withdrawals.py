@@ -31,13 +31,13 @@ from accounts import audit
 from accounts.lock_objects import lock_user
 from accounts.models import AuditAction, User
 from accounts.services import OtpRequired, has_two_factor, verify_second_factor
+from exchange.core.money import multiply, parse_amount, quantize
 from exchange.core.queue import enqueue_on_commit
 from exchange.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from kyc.aml import record_event
 from kyc.models import AmlEventKind, AmlFlag, FlagStatus, LevelLimit
 from kyc.permissions import KycRequired
 from wallets import ledger, services
-from wallets.amounts import parse_amount
 from wallets.lock_objects import lock_accounts, lock_withdrawal
 from wallets.models import (
     HOLDING_WITHDRAWAL_STATUSES,
@@ -81,7 +81,7 @@ def _hash(token: str) -> str:
 
 def _value_usdt(asset: Asset, amount: Decimal) -> Decimal:
     price: Decimal = asset.reference_price_usdt
-    return (amount * price).quantize(Decimal("0.01"))
+    return quantize(multiply(amount, price), 2)
 
 
 def withdrawn_last_24h(*, user_id: int) -> Decimal:

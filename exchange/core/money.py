@@ -73,6 +73,14 @@ def multiply(a: Decimal, b: Decimal) -> Decimal:
     return MONEY.multiply(a, b)
 
 
+def total(amounts: Iterable[Decimal]) -> Decimal:
+    """Return the sum of these amounts in the exact context: a sum of stored amounts is never rounded."""
+    result = ZERO
+    for amount in amounts:
+        result = EXACT.add(result, amount)
+    return result
+
+
 def storable(amount: Decimal) -> bool:
     """Whether NUMERIC(36,18) can hold `amount` as it is (finite, below 10¹⁸, at most 18 decimals)."""
     if not amount.is_finite():
@@ -125,6 +133,14 @@ def parse_amount(raw: object, *, asset: HasDecimals, field: str = "amount") -> D
 def plain(amount: Decimal, places: int | None = None) -> str:
     """Format an amount as the API's string: fixed point, no exponent (at `places` decimals if given)."""
     return f"{amount:f}" if places is None else f"{quantize(amount, places):f}"
+
+
+def trimmed(amount: Decimal, *, separators: bool = False) -> str:
+    """Format an amount without trailing zeros, fixed point: "0.015" (every digit kept, however many).
+
+    `Decimal.normalize()` in the default context rounds to 28 digits; this never rounds.
+    """
+    return f"{amount.normalize(MONEY):,f}" if separators else f"{amount.normalize(MONEY):f}"
 
 
 def numbers_array(values: Iterable[Decimal | int]) -> str:

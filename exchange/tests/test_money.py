@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from hypothesis import given
 from hypothesis import strategies as st
 
 from accounts.tests.factories import UserFactory
+from conftest import api_signed_in_with_2fa
 from exchange.core import money
 from exchange.errors import ValidationFailed
-from wallets import ledger, services
+from kyc.tests.factories import staff_user
+from trading.tests.factories import client_for, markets, trader
+from wallets import ledger, services, treasury
 from wallets.audit import run_audit
-from wallets.models import AccountKind, EntryKind
+from wallets.models import AccountKind, ColdWallet, ColdWalletTransfer, EntryKind
+from wallets.tasks import rebalance_hot_wallets
 from wallets.tests.factories import fund, make_asset
 
 BIG = Decimal("12345678901.123456789012345678")  # ≥ 10¹⁰ with 18 places: 29 digits, past the default 28
@@ -123,3 +130,68 @@ def test_parsing_any_number_either_returns_a_storable_amount_or_refuses(raw):
 def test_multiply_is_exact_for_any_two_amounts_whose_product_is_storable(a, b):
     product = money.EXACT.multiply(a, b)  # raises Inexact if the 60 digits did not suffice
     assert money.multiply(a, b) == product
+
+
+@pytest.mark.django_db
+def test_a_balance_above_ten_billion_with_eighteen_places_reads_to_the_last_decimal():
+    markets()
+    whale = trader("whale", ETH=str(BIG))
+
+    balances = client_for(whale).get("/api/wallet/balances")
+
+    assert balances.status_code == 200, balances.content
+    assert {"asset": "ETH", "available": str(BIG), "locked": "0.000000000000000000"} in balances.json()
+    history = client_for(whale).get("/api/wallet/transactions")
+    assert [row["amount"] for row in history.json()["results"]] == [str(BIG)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["/", "/wallet", "/wallet/withdraw", "/wallet/deposit?asset=ETH", "/trade/ETH-USDT"])
+def test_the_pages_that_show_a_balance_above_ten_billion_show_it(client, page):
+    markets()
+    whale = trader("whale", ETH=str(BIG))
+    services.simulate_incoming_deposit(user_id=whale.pk, asset=make_asset("ETH"), amount=BIG)  # on its way
+    client.force_login(whale)
+
+    response = client.get(page)
+
+    assert response.status_code == 200
+    shown = set(re.findall(r"12345678901[0-9.]*", response.content.decode()))
+    assert shown == {str(BIG)}, "the balance, to its last decimal, wherever it is shown"
+
+
+@pytest.mark.django_db
+def test_hot_and_cold_rebalance_an_asset_held_above_ten_billion_with_eighteen_places():
+    eth = make_asset("ETH")  # hot kept between a fraction of what users hold, a band of 18-decimal amounts
+    ColdWallet.objects.create(asset=eth, address="0x" + "c0" * 20)
+    fund(UserFactory().pk, eth, BIG)
+
+    rebalance_hot_wallets()
+
+    sweep = ColdWalletTransfer.objects.get()
+    assert sweep.direction == "to_cold"
+    assert sweep.amount == money.MONEY.subtract(BIG, treasury.position(asset=eth).target)
+    assert run_audit().ok
+    treasurer = api_signed_in_with_2fa(staff_user("Treasury"))
+    listed = treasurer.get("/api/admin/cold-transfers").json()
+    assert [Decimal(row["amount"]) for row in listed["results"]] == [sweep.amount]
+    wallets = {row["asset"]: row for row in treasurer.get("/api/admin/wallets").json()}
+    assert Decimal(wallets["ETH"]["liabilities"]) == BIG
+    report = StringIO()
+    call_command("audit_ledger", stdout=report)
+    assert str(BIG) in report.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_sweep_by_hand_of_an_asset_held_above_ten_billion_is_checked_to_the_last_decimal():
+    eth = make_asset("ETH")
+    ColdWallet.objects.create(asset=eth, address="0x" + "c0" * 20)
+    fund(UserFactory().pk, eth, BIG)
+    most = money.EXACT.subtract(BIG, treasury.position(asset=eth).floor)  # 29 digits
+
+    plan = treasury.plan_transfer(asset=eth, direction="to_cold", amount=most)
+    with pytest.raises(ValidationFailed) as refused:
+        treasury.plan_transfer(asset=eth, direction="to_cold", amount=money.EXACT.add(most, Decimal("1e-18")))
+
+    assert (plan.amount, plan.hot_after, plan.cold_after) == (most, treasury.position(asset=eth).floor, most)
+    assert f"sweep at most {most:,f}." in refused.value.details["amount"][0]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import cache
+from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,6 +99,12 @@ def state() -> tuple[Any, ...]:
     )
 
 
+def fresh() -> tuple[Any, ...]:
+    """Start an example: a new rate-limit window (hypothesis runs many in one test), and the state it must keep."""
+    cache.clear()
+    return state()
+
+
 def check(response: Any, before: tuple[Any, ...]) -> None:
     assert response.status_code < 500, response.content
     if 400 <= response.status_code < 500:
@@ -113,14 +121,14 @@ def alice() -> Any:
 @EVERY_EXAMPLE
 @given(amount=AMOUNTS)
 def test_deposit_amount(alice, amount):
-    before = state()
+    before = fresh()
     check(alice.post("/api/wallet/deposit", {"asset": "BTC", "amount": amount}, format="json"), before)
 
 
 @EVERY_EXAMPLE
 @given(amount=AMOUNTS)
 def test_withdraw_amount(alice, amount):
-    before = state()
+    before = fresh()
     body = {"asset": "USDT", "amount": amount, "address": "0x" + "ab" * 20}
     check(alice.post("/api/wallet/withdraw", body, format="json"), before)
 
@@ -128,7 +136,7 @@ def test_withdraw_amount(alice, amount):
 @EVERY_EXAMPLE
 @given(price=AMOUNTS, quantity=AMOUNTS)
 def test_limit_order_price_and_quantity(alice, price, quantity):
-    before = state()
+    before = fresh()
     body = {"symbol": "BTC-USDT", "side": "buy", "type": "limit", "price": price, "quantity": quantity}
     check(alice.post("/api/trading/orders", body, format="json"), before)
 
@@ -136,7 +144,7 @@ def test_limit_order_price_and_quantity(alice, price, quantity):
 @EVERY_EXAMPLE
 @given(quantity=AMOUNTS, side=st.sampled_from(["buy", "sell"]))
 def test_limit_order_quantity_at_a_sane_price(alice, quantity, side):
-    before = state()
+    before = fresh()
     body = {"symbol": "BTC-USDT", "side": side, "type": "limit", "price": "100", "quantity": quantity}
     check(alice.post("/api/trading/orders", body, format="json"), before)
 
@@ -144,7 +152,7 @@ def test_limit_order_quantity_at_a_sane_price(alice, quantity, side):
 @EVERY_EXAMPLE
 @given(quote_quantity=AMOUNTS)
 def test_market_buy_quote_quantity(alice, quote_quantity):
-    before = state()
+    before = fresh()
     body = {"symbol": "BTC-USDT", "side": "buy", "type": "market", "quote_quantity": quote_quantity}
     check(alice.post("/api/trading/orders", body, format="json"), before)
 
@@ -152,6 +160,7 @@ def test_market_buy_quote_quantity(alice, quote_quantity):
 @EVERY_EXAMPLE
 @given(start=TIMES, end=TIMES, limit=COUNTS, interval=st.sampled_from(["1m", "1w"]))
 def test_candle_times_and_limit(alice, start, end, limit, interval):
+    cache.clear()
     response = alice.get(
         "/api/market/candles/BTC-USDT", {"start": start, "end": end, "limit": limit, "interval": interval}
     )
@@ -161,8 +170,24 @@ def test_candle_times_and_limit(alice, start, end, limit, interval):
 @EVERY_EXAMPLE
 @given(count=COUNTS)
 def test_order_book_depth_and_trades_limit(alice, count):
+    cache.clear()
     assert alice.get("/api/trading/orderbook/BTC-USDT", {"depth": count}).status_code < 500
     assert alice.get("/api/trading/trades/BTC-USDT", {"limit": count}).status_code < 500
+
+
+@EVERY_EXAMPLE
+@given(page=COUNTS, page_size=COUNTS)
+def test_list_pages_and_page_sizes(alice, page, page_size):
+    cache.clear()
+    for url in ("/api/trading/orders", "/api/wallet/transactions", "/api/trading/fills"):
+        assert alice.get(url, {"page": page, "page_size": page_size}).status_code < 500
+
+
+@pytest.mark.parametrize("count", ["1_0", "\u0661", " 5", "+5", "5.0", "0x10"])
+def test_a_count_is_ascii_digits_only(alice, count):
+    response = alice.get("/api/trading/orderbook/BTC-USDT", {"depth": count})
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["details"]["depth"]
 
 
 @pytest.fixture
@@ -174,13 +199,13 @@ def treasurer() -> Any:
 @EVERY_EXAMPLE
 @given(amount=AMOUNTS)
 def test_cold_transfer_amount(treasurer, amount):
-    before = state()
+    before = fresh()
     body = {"asset": "USDT", "direction": "to_cold", "amount": amount}
     check(treasurer.post("/api/admin/cold-transfers", body, format="json"), before)
 
 
 def test_a_limit_order_worth_ten_to_the_twenty_four_is_refused_not_a_500(alice):
-    before = state()
+    before = fresh()
     body = {"symbol": "BTC-USDT", "side": "buy", "type": "limit", "price": "1e12", "quantity": "1e12"}
     response = alice.post("/api/trading/orders", body, format="json")
     assert response.status_code == 400, response.content
@@ -206,3 +231,99 @@ def test_a_huge_amount_of_an_eighteen_decimal_asset_is_a_400(alice):
     response = alice.post("/api/wallet/deposit", {"asset": "ETH", "amount": "1E+1000000"}, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["details"]["amount"] == ["Too large: must be below 10^18."]
+
+
+# --- The page forms: the same fields, typed by people ---------------------------------------------
+
+FORM_VALUES = AMOUNTS.map(lambda value: "" if value is None else str(value))
+
+
+def check_page(response: Any, before: tuple[Any, ...]) -> None:
+    assert response.status_code < 500
+    if response.status_code != 302:  # the form again, saying what is wrong: nothing was done
+        assert state() == before
+
+
+@pytest.fixture
+def alice_page() -> Client:
+    markets()
+    client = Client()
+    client.force_login(trader("alice", USDT="100000", BTC="10"))
+    return client
+
+
+@EVERY_EXAMPLE
+@given(price=FORM_VALUES, quantity=FORM_VALUES, kind=st.sampled_from(["limit", "market"]))
+def test_trade_page_order_form(alice_page, price, quantity, kind):
+    before = fresh()
+    form = {"side": "buy", "type": kind, "price": price, "quantity": quantity, "time_in_force": "GTC"}
+    check_page(alice_page.post("/trade/BTC-USDT", form), before)
+
+
+@EVERY_EXAMPLE
+@given(quote_quantity=FORM_VALUES)
+def test_trade_page_market_buy_spend(alice_page, quote_quantity):
+    before = fresh()
+    form = {"side": "buy", "type": "market", "quote_quantity": quote_quantity, "time_in_force": "IOC"}
+    check_page(alice_page.post("/trade/BTC-USDT", form), before)
+
+
+@EVERY_EXAMPLE
+@given(amount=FORM_VALUES, asset=st.sampled_from(["BTC", "ETH", "USDT"]))
+def test_deposit_page_amount(alice_page, amount, asset):
+    before = fresh()
+    check_page(alice_page.post("/wallet/deposit", {"asset": asset, "amount": amount}), before)
+
+
+@EVERY_EXAMPLE
+@given(amount=FORM_VALUES)
+def test_withdraw_page_amount(alice_page, amount):
+    before = fresh()
+    form = {"asset": "USDT", "amount": amount, "address": "0x" + "ab" * 20, "client_id": "page-test"}
+    check_page(alice_page.post("/wallet/withdraw", form), before)
+
+
+# --- Out of range is a 400 validation_error naming the field, on every endpoint -------------------
+
+OUT_OF_RANGE = ["9" * 37, "1E+1000000", "1e99999999999999999999", "1e18", "1e-30", "NaN", "sNaN", "-Infinity", "-0"]
+ENDPOINTS = {
+    "deposit amount": ("/api/wallet/deposit", {"asset": "ETH"}, "amount"),
+    "withdraw amount": ("/api/wallet/withdraw", {"asset": "USDT", "address": "0x" + "ab" * 20}, "amount"),
+    "limit price": (
+        "/api/trading/orders",
+        {"symbol": "BTC-USDT", "side": "buy", "type": "limit", "quantity": "1"},
+        "price",
+    ),
+    "limit quantity": (
+        "/api/trading/orders",
+        {"symbol": "BTC-USDT", "side": "sell", "type": "limit", "price": "100"},
+        "quantity",
+    ),
+    "market spend": ("/api/trading/orders", {"symbol": "BTC-USDT", "side": "buy", "type": "market"}, "quote_quantity"),
+}
+
+
+@pytest.mark.parametrize("raw", OUT_OF_RANGE)
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_an_out_of_range_value_is_a_validation_error_naming_its_field(alice, endpoint, raw):
+    url, body, field = ENDPOINTS[endpoint]
+    before = fresh()
+
+    response = alice.post(url, {**body, field: raw}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "validation_error"
+    assert response.json()["error"]["details"][field]
+    assert state() == before
+
+
+@pytest.mark.parametrize("raw", OUT_OF_RANGE)
+def test_an_out_of_range_cold_transfer_amount_is_a_validation_error(treasurer, raw):
+    before = fresh()
+
+    response = treasurer.post("/api/admin/cold-transfers", {"asset": "USDT", "direction": "to_cold", "amount": raw})
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "validation_error"
+    assert response.json()["error"]["details"]["amount"]
+    assert state() == before

@@ -12,12 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
+from exchange.core.money import plain
 from exchange.errors import ValidationFailed
 from exchange.pagination import Pagination, paginated
 from kyc.permissions import requires_kyc_level
 from trading import selectors, services
 from trading.models import Market, Order, OrderType, SelfTradePrevention, Side, TimeInForce, Trade
-from wallets.amounts import plain
 
 MAX_TRADES = 500
 
@@ -228,10 +228,8 @@ def bounded_int(request: Request, name: str, default: int, maximum: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    # ASCII digits only, judged on their length first: int() also takes "1_0", " 5" and other scripts' digits.
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= len(str(maximum)) else 0
     if not 1 <= value <= maximum:
         raise ValidationFailed(f"{name} is a whole number from 1 to {maximum}.", details={name: [f"1 to {maximum}"]})
     return value

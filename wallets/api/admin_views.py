@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 
 from accounts.permissions import StaffSecondFactor
 from accounts.selectors import authenticated_user
+from exchange.core.money import parse_amount, trimmed
 from exchange.pagination import Pagination, paginated
 from wallets import services, treasury
-from wallets.amounts import parse_amount, plain
 from wallets.models import Asset, ColdWallet, ColdWalletAddressChange, ColdWalletTransfer, ColdWalletTransferDirection
 
 
@@ -54,7 +54,7 @@ def transfer_payload(transfer: ColdWalletTransfer) -> dict[str, Any]:
         "id": transfer.pk,
         "asset": transfer.asset.code,
         "direction": transfer.direction,
-        "amount": plain(transfer.amount.normalize()),
+        "amount": trimmed(transfer.amount),
         "status": transfer.status,
         "automatic": transfer.automatic,
         "requested_by": transfer.requested_by_id,
@@ -88,12 +88,12 @@ class ExchangeWalletsApi(APIView):
             rows.append(
                 {
                     "asset": asset.code,
-                    "hot": plain(where.hot.normalize()),
-                    "cold": plain(where.cold.normalize()),
-                    "in_transit": plain(where.in_transit.normalize()),
-                    "liabilities": plain(where.liabilities.normalize()),
-                    "hot_floor": plain(where.floor.normalize()),
-                    "hot_ceiling": plain(where.ceiling.normalize()),
+                    "hot": trimmed(where.hot),
+                    "cold": trimmed(where.cold),
+                    "in_transit": trimmed(where.in_transit),
+                    "liabilities": trimmed(where.liabilities),
+                    "hot_floor": trimmed(where.floor),
+                    "hot_ceiling": trimmed(where.ceiling),
                 }
             )
         return Response(rows)

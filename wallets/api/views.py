@@ -11,10 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
+from exchange.core.money import parse_amount, plain, trimmed
 from exchange.errors import NotFound, ValidationFailed
 from exchange.pagination import Pagination, paginated
 from wallets import selectors, services, withdrawals
-from wallets.amounts import parse_amount, plain
 from wallets.models import Deposit, DepositAddress, DepositStatus, WalletSettings, Withdrawal, WithdrawalAddress
 
 
@@ -224,7 +224,7 @@ class TransactionsApi(APIView):
                     "id": row["id"],
                     "type": row["type"],
                     "asset": row["asset_code"],
-                    "amount": plain(row["amount_"].normalize()),
+                    "amount": trimmed(row["amount_"]),
                     "status": row["status_"],
                     "created_at": row["created_at"],
                     "txid": row["txid_"],

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from exchange.core.money import trimmed
 from wallets.audit import run_audit
 from wallets.audit_runs import record_audit
 
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         self.stdout.write(header)
         for r in result.assets:
             cells = (r.available, r.locked, r.fee_revenue, r.hot, r.cold, r.in_transit)
-            self.stdout.write(f"{r.code:<8}" + "".join(f"{_plain(v):>22}" for v in cells))
+            self.stdout.write(f"{r.code:<8}" + "".join(f"{trimmed(v) if v else '0':>22}" for v in cells))
         self.stdout.write("")
         for line in result.checked:
             self.stdout.write(f"checked {line}")
@@ -33,7 +34,3 @@ class Command(BaseCommand):
         for problem in result.problems:
             self.stderr.write(f"  {problem}")
         raise SystemExit(1)
-
-
-def _plain(value: Any) -> str:
-    return f"{value.normalize():f}" if value else "0"
