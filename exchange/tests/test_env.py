@@ -177,13 +177,12 @@ def test_manage_py_in_a_make_run_checkout_takes_the_settings_make_run_chose(tmp_
 
 
 def test_the_readme_worker_command_starts_as_written(tmp_path, settings):
-    # `celery -A exchange worker`, with nothing but what make run recorded (and a Redis database of its own)
-    from exchange.env import with_redis_db
-
+    # `celery -A exchange worker`, with nothing but what make run recorded, on the suite's own Redis
+    # database (TEST_REDIS_DB): another database could be a parallel suite's, whose jobs it would take.
     recorded = tmp_path / "make-run.env"
     recorded.write_text("DEBUG=1\n")
     celery = str(Path(sys.executable).parent / "celery")
-    env = _operator_env(str(recorded), REDIS_URL=with_redis_db(settings.REDIS_URL, 12))
+    env = _operator_env(str(recorded), REDIS_URL=settings.REDIS_URL)
     process = subprocess.Popen(
         [celery, "-A", "exchange", "worker", "--pool=solo", "--loglevel=INFO"],
         cwd=BASE_DIR,
