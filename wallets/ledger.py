@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from exchange import streams
-from exchange.core.money import MONEY, numbers_array, storable
+from exchange.core.money import EXACT, numbers_array, storable
 from wallets.lock_objects import lock_accounts
 from wallets.models import AMOUNT_PLACES, ZERO, AccountKind, Asset, JournalEntry, LedgerAccount
 
@@ -89,7 +89,8 @@ def _merge(legs: Iterable[Leg]) -> dict[int, tuple[LedgerAccount, Decimal]]:
         if not storable(leg.amount):
             raise LedgerError(f"{leg.amount} is not an amount NUMERIC(36,{AMOUNT_PLACES}) holds")
         previous = merged.get(leg.account.pk)
-        merged[leg.account.pk] = (leg.account, MONEY.add(previous[1] if previous else ZERO, leg.amount))
+        # Sums of stored amounts are exact in 60 digits: EXACT raises rather than ever round one.
+        merged[leg.account.pk] = (leg.account, EXACT.add(previous[1] if previous else ZERO, leg.amount))
     return {pk: (acc, amount) for pk, (acc, amount) in merged.items() if amount != ZERO}
 
 
@@ -108,7 +109,7 @@ def post_entry(
         raise LedgerError("an entry needs at least two legs that do not cancel out")
     totals: dict[int, Decimal] = defaultdict(Decimal)
     for acc, amount in merged.values():
-        totals[acc.asset_id] = MONEY.add(totals[acc.asset_id], amount)
+        totals[acc.asset_id] = EXACT.add(totals[acc.asset_id], amount)
     unbalanced = {asset: total for asset, total in totals.items() if total != ZERO}
     if unbalanced:
         raise LedgerError(f"unbalanced entry: sums per asset {unbalanced}")
