@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import cache
 from typing import Any
 
@@ -226,7 +226,8 @@ def stats() -> dict[str, Any]:
             [since],
         )
         rows = cursor.fetchall()
-    volume_usdt = sum((volume * (reference or 0) for _, volume, _, reference in rows), Decimal(0))
+    with localcontext(MONEY):  # volumes of 18-decimal amounts at 18-decimal prices: past 28 digits
+        volume_usdt = sum((volume * (reference or 0) for _, volume, _, reference in rows), Decimal(0))
     return {
         "volume_24h_usdt": plain(volume_usdt, 2),
         "trades_24h": int(sum(trades for _, _, trades, _ in rows)),
