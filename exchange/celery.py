@@ -2,7 +2,7 @@
 
 As Celery's Django guide has it, the settings module defaults to the base settings before the app
 exists, so `celery -A exchange worker` works as written and Celery's Django fixup is installed in
-every process, whichever imports the `exchange` package first (the ASGI module, manage.py, celery).
+every process that loads it: Django (through accounts' AppConfig.ready) and the celery command.
 """
 
 from __future__ import annotations
