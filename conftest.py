@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -196,3 +198,24 @@ def race(action: Callable[[], Any], threads: int = 4) -> list[Any]:
     for worker in workers:
         worker.join(timeout=60)
     return results
+
+
+class ErrorLog(logging.Handler):
+    """The ERROR lines a logger wrote (caplog misses them once something reconfigures logging)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def errors_logged(logger: str) -> Iterator[ErrorLog]:
+    handler = ErrorLog()
+    logging.getLogger(logger).addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logging.getLogger(logger).removeHandler(handler)

@@ -383,12 +383,11 @@ class ColdWalletTransferAdmin(PricedAdmin):
         return None
 
 
-class RejectWithdrawalForm(forms.Form):
+class ReasonForm(forms.Form):
+    """The reason a user reads when staff reject something of theirs."""
+
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        max_length=300,
-        initial="It did not pass the compliance review.",
-        help_text="The user reads this.",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=300, help_text="The user reads this."
     )
 
 
@@ -486,7 +485,10 @@ class WithdrawalAdmin(ReadOnlyAdmin):
         if not held.exists():
             self.message_user(request, "None of the selected withdrawals is held for review.", messages.WARNING)
             return None
-        form = RejectWithdrawalForm(request.POST if confirmed(request) else None)
+        form = ReasonForm(
+            request.POST if confirmed(request) else None,
+            initial={"reason": "It did not pass the compliance review."},
+        )
         if not (confirmed(request) and form.is_valid()):
             return confirmation_page(
                 self,
@@ -500,15 +502,6 @@ class WithdrawalAdmin(ReadOnlyAdmin):
             )
         self._review(request, held, approve=False, reason=form.cleaned_data["reason"])
         return None
-
-
-class RejectDepositForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        max_length=300,
-        initial="It could not be credited and was returned to the sending address.",
-        help_text="The user reads this.",
-    )
 
 
 @admin.register(Deposit)
@@ -577,7 +570,10 @@ class DepositAdmin(ReadOnlyAdmin):
         if not held.exists():
             self.message_user(request, "None of the selected deposits is held.", messages.WARNING)
             return None
-        form = RejectDepositForm(request.POST if confirmed(request) else None)
+        form = ReasonForm(
+            request.POST if confirmed(request) else None,
+            initial={"reason": "It could not be credited and was returned to the sending address."},
+        )
         if not (confirmed(request) and form.is_valid()):
             return confirmation_page(
                 self,

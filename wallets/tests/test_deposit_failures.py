@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 from decimal import Decimal
 
 import pytest
@@ -11,7 +10,7 @@ from django.core import mail
 
 from accounts.models import AuditAction, AuditEvent, Notification
 from accounts.tests.factories import UserFactory
-from conftest import signed_in_with_2fa
+from conftest import errors_logged, signed_in_with_2fa
 from exchange.errors import Conflict
 from kyc import aml
 from kyc.models import AmlFlag
@@ -30,21 +29,10 @@ pytestmark = pytest.mark.django_db
 HUGE = Decimal("900000000000000000")
 
 
-class Errors(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 @pytest.fixture
 def errors():
-    handler = Errors()
-    logging.getLogger("wallets.tasks").addHandler(handler)
-    yield handler
-    logging.getLogger("wallets.tasks").removeHandler(handler)
+    with errors_logged("wallets.tasks") as log:
+        yield log
 
 
 def confirmed_deposit(user, asset, amount):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
 import pytest
 from django.core import mail
 
 from accounts.tests.test_api_auth import assert_error
+from conftest import errors_logged
 from kyc.tests.factories import verified_user
 from kyc.tests.test_api import client_for
 from wallets.models import Withdrawal, WithdrawalStatus
@@ -124,15 +124,6 @@ def test_the_page_resends_and_says_so(requested, django_capture_on_commit_callba
     assert len(mail.outbox) == 2
 
 
-class Errors(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 def test_a_job_that_cannot_be_queued_is_logged_and_the_page_says_the_email_is_not_out(
     trader,  # noqa: F811
     monkeypatch,
@@ -149,14 +140,9 @@ def test_a_job_that_cannot_be_queued_is_logged_and_the_page_says_the_email_is_no
     monkeypatch.setattr(app, "_pool", None)
     monkeypatch.setattr(app.amqp, "_producer_pool", None)
     client = client_for(trader)
-    errors = Errors()
-    logging.getLogger("exchange.core.queue").addHandler(errors)
     # When a withdrawal is requested
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = withdraw(client, "0.1")
-    finally:
-        logging.getLogger("exchange.core.queue").removeHandler(errors)
+    with errors_logged("exchange.core.queue") as errors, django_capture_on_commit_callbacks(execute=True):
+        response = withdraw(client, "0.1")
     # Then the request stands, the failure is logged as an error, and the page says the email is not out
     assert response.status_code == 201
     assert any(
