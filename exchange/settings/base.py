@@ -7,6 +7,7 @@ variable. With DATABASE_URL / REDIS_URL unset, the embedded PostgreSQL and Redis
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import timedelta
 from importlib.util import find_spec
@@ -52,8 +53,18 @@ SITE_NAME = env_str("SITE_NAME", "OpenExchange")
 # Where users reach the site, for links in emails. Unset, it is where `make run` serves the site
 # (its HOST and PORT reach every process as WEB_HOST and WEB_PORT).
 _WEB_HOST = env_str("WEB_HOST", "127.0.0.1")
-# A server bound to every interface is reached, from this machine, at the loopback address.
-_LINK_HOST = "127.0.0.1" if _WEB_HOST in {"0.0.0.0", "::", ""} else _WEB_HOST  # noqa: S104  # nosec B104
+
+
+def _link_host(host: str) -> str:
+    """A server bound to every interface (0.0.0.0, ::) is reached, from this machine, at the loopback address."""
+    try:
+        unspecified = ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        unspecified = not host
+    return "127.0.0.1" if unspecified else host
+
+
+_LINK_HOST = _link_host(_WEB_HOST)
 SITE_URL = env_str("SITE_URL", f"http://{_LINK_HOST}:{env_int('WEB_PORT', 8000)}").rstrip("/")
 
 
