@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -22,6 +22,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from exchange.core.money import multiply, quantize
+from exchange.errors import DomainError
 from trading.portfolio import VALUATION_ASSET, usdt_prices
 from wallets.models import Asset
 
@@ -175,6 +176,30 @@ def change_link(obj: Model) -> str:
 
     opts = obj._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+
+
+def decide_each(
+    modeladmin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    records: Iterable[Model],
+    decide: Callable[[Model], object],
+    *,
+    noun: str,
+    done: str,
+) -> None:
+    """Carry out an action's decision record by record, through its service; say how many went through.
+
+    A record the service refuses (a colleague decided it a moment earlier, say) is reported by its
+    number and the others go on: never a server error for one of them.
+    """
+    count = 0
+    for record in records:
+        try:
+            if decide(record) is not False:
+                count += 1
+        except DomainError as error:
+            modeladmin.message_user(request, f"#{record.pk}: {error.message}", messages.ERROR)
+    modeladmin.message_user(request, f"{plural(count, noun)} {done}.")
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:

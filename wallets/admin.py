@@ -25,6 +25,7 @@ from exchange.admin_helpers import (
     change_link,
     confirmation_page,
     confirmed,
+    decide_each,
     format_amount,
     format_usdt,
     money,
@@ -446,18 +447,16 @@ class WithdrawalAdmin(ReadOnlyAdmin):
             for withdrawal in queryset.select_related("user", "asset").order_by("pk")
         ]
 
-    def _review(self, request: HttpRequest, queryset: QuerySet[Withdrawal], approve: bool, reason: str = "") -> None:
-        count = 0
-        for withdrawal in queryset.filter(status=WithdrawalStatus.PENDING_REVIEW):
-            try:
-                withdrawals.review_withdrawal(
-                    staff=authenticated_user(request), withdrawal_id=withdrawal.pk, approve=approve, reason=reason
-                )
-                count += 1
-            except DomainError as error:
-                self.message_user(request, f"#{withdrawal.pk}: {error.message}", messages.ERROR)
-        done = "approved" if approve else "rejected and refunded"
-        self.message_user(request, f"{plural(count, 'withdrawal')} {done}.")
+    def _review(self, request: HttpRequest, held: QuerySet[Withdrawal], approve: bool, reason: str = "") -> None:
+        staff = authenticated_user(request)
+        decide_each(
+            self,
+            request,
+            held,
+            lambda w: withdrawals.review_withdrawal(staff=staff, withdrawal_id=w.pk, approve=approve, reason=reason),
+            noun="withdrawal",
+            done="approved" if approve else "rejected and refunded",
+        )
 
     @admin.action(description="Approve selected withdrawals held for review")
     def approve_withdrawals(self, request: HttpRequest, queryset: QuerySet[Withdrawal]) -> HttpResponse | None:
@@ -555,13 +554,15 @@ class DepositAdmin(ReadOnlyAdmin):
                 lines=self._lines(held),
                 button="Yes, credit",
             )
-        credited = 0
-        for deposit in held:
-            try:
-                credited += services.retry_held_deposit(staff=authenticated_user(request), deposit_id=deposit.pk)
-            except DomainError as error:
-                self.message_user(request, error.message, messages.ERROR)
-        self.message_user(request, f"{plural(credited, 'deposit')} credited.")
+        staff = authenticated_user(request)
+        decide_each(
+            self,
+            request,
+            held,
+            lambda d: services.retry_held_deposit(staff=staff, deposit_id=d.pk),
+            noun="deposit",
+            done="credited",
+        )
         return None
 
     @admin.action(description="Reject selected held deposits")
@@ -585,11 +586,15 @@ class DepositAdmin(ReadOnlyAdmin):
                 button="Yes, reject",
                 form=form,
             )
-        for deposit in held:
-            services.reject_held_deposit(
-                staff=authenticated_user(request), deposit_id=deposit.pk, reason=form.cleaned_data["reason"]
-            )
-        self.message_user(request, f"{plural(held.count(), 'deposit')} rejected.")
+        staff, reason = authenticated_user(request), form.cleaned_data["reason"]
+        decide_each(
+            self,
+            request,
+            held,
+            lambda d: services.reject_held_deposit(staff=staff, deposit_id=d.pk, reason=reason),
+            noun="deposit",
+            done="rejected",
+        )
         return None
 
 

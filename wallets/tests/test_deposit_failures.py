@@ -273,3 +273,29 @@ def test_the_history_page_says_held_for_review():
     text = page.get("/wallet/history").content.decode()
     assert "Held for review" in text
     assert "Confirming" not in text
+
+
+def test_a_deposit_a_colleague_decided_a_moment_earlier_is_reported_and_the_others_go_on(client, monkeypatch):
+    # Given two held deposits, and a colleague who rejects the first between the page and the click
+    btc = make_asset("BTC")
+    first, second = held_deposit(UserFactory(), btc, "0.25"), held_deposit(UserFactory(), btc, "0.5")
+    treasurer, colleague = staff_user("Treasury"), staff_user("Treasury")
+    reject = services.reject_held_deposit
+
+    def colleague_first(*, staff, deposit_id, reason):
+        if deposit_id == first.pk:
+            reject(staff=colleague, deposit_id=first.pk, reason="Returned by my colleague.")
+        return reject(staff=staff, deposit_id=deposit_id, reason=reason)
+
+    monkeypatch.setattr(services, "reject_held_deposit", colleague_first)
+    signed_in_with_2fa(client, treasurer)
+    # When the treasurer confirms rejecting both
+    action = {"action": "reject_deposits", "_selected_action": [first.pk, second.pk], "post": "yes", "reason": "No."}
+    response = client.post("/admin/wallets/deposit/", action, follow=True)
+    # Then the first is reported by its number, the second is rejected, and nothing is a server error
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert f"#{first.pk}: Deposit #{first.pk} is rejected, not held." in text
+    assert "1 deposit rejected." in text
+    assert Deposit.objects.get(pk=first.pk).hold_reason == "Returned by my colleague."
+    assert Deposit.objects.get(pk=second.pk).status == DepositStatus.REJECTED
