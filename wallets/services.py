@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditAction, User
+from exchange.core.money import multiply, quantize
 from exchange.core.queue import enqueue_on_commit
 from exchange.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from wallets import ledger
@@ -274,6 +275,11 @@ def reject_held_deposit(*, staff: User, deposit_id: int, reason: str) -> Deposit
     return deposit
 
 
+def value_usdt(*, asset: Asset, amount: Decimal) -> Decimal:
+    """What an amount is worth in USDT at the asset's reference price, in cents (limits, AML, review)."""
+    return quantize(multiply(amount, asset.reference_price_usdt), 2)
+
+
 def failure_text(error: Exception) -> str:
     """What went wrong, in a line: the exception's type and message."""
     return f"{type(error).__name__}: {error}".strip().rstrip(":")[:250]
@@ -322,7 +328,7 @@ def _credit_locked(deposit: Deposit) -> None:
         kind=AmlEventKind.DEPOSIT_CREDITED,
         asset=asset.code,
         amount=deposit.amount,
-        value_usdt=(deposit.amount * asset.reference_price_usdt).quantize(Decimal("0.01")),
+        value_usdt=value_usdt(asset=asset, amount=deposit.amount),
         reference=f"deposit:{deposit.pk}",
     )
     enqueue_on_commit("wallets.tasks.notify_deposit_credited", deposit.pk)

@@ -31,7 +31,7 @@ from accounts import audit
 from accounts.lock_objects import lock_user
 from accounts.models import AuditAction, User
 from accounts.services import OtpRequired, has_two_factor, verify_second_factor
-from exchange.core.money import multiply, parse_amount, quantize
+from exchange.core.money import parse_amount
 from exchange.core.queue import enqueue_on_commit
 from exchange.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from kyc.aml import record_event
@@ -77,11 +77,6 @@ class AddressNotAllowed(DomainError):
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _value_usdt(asset: Asset, amount: Decimal) -> Decimal:
-    price: Decimal = asset.reference_price_usdt
-    return quantize(multiply(amount, price), 2)
 
 
 def withdrawn_last_24h(*, user_id: int) -> Decimal:
@@ -148,7 +143,7 @@ def request_withdrawal(
         verify_second_factor(user=user, code=otp)
 
     token = secrets.token_urlsafe(32)
-    value_usdt = _value_usdt(asset, value)
+    value_usdt = services.value_usdt(asset=asset, amount=value)
     with transaction.atomic(durable=True):
         lock_user(user_id=user.pk)  # one user's requests one at a time: the limit check stays true
         _refuse_double_submit(user=user, client_id=client_id)
