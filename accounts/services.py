@@ -288,12 +288,15 @@ def _end_jwt_streams(user: User) -> None:
 
 def end_session_streams(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
     """Sign out the streams a session authenticated, as it logs out (`user_logged_out`, before the flush)."""
-    session_key = request.session.session_key if request is not None else None
-    if user is not None and session_key:
-        ref = streams.session_ref(session_key)
-        transaction.on_commit(
-            lambda: streams.publish_revoked(user_id=user.pk, credential=streams.Credential.SESSION, ref=ref)
-        )
+    if request is None or user is None or not request.session.session_key:
+        return
+    ref = streams.session_ref(request.session.session_key)
+    # logout() flushes the session only after this signal. Deleted first, it cannot sign in the page
+    # that reloads on the news (the dashboard does) a moment before the flush would have.
+    request.session.delete()
+    transaction.on_commit(
+        lambda: streams.publish_revoked(user_id=user.pk, credential=streams.Credential.SESSION, ref=ref)
+    )
 
 
 def change_password(*, user: User, old_password: str, new_password: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.sessions.backends.cached_db import SessionStore
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -130,6 +131,22 @@ def test_logout_needs_post_and_signs_out(client: Client, user):
     assert client.get("/logout").status_code == 405
     assert client.post("/logout")["Location"] == "/"
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as served: on-commit work runs at once
+def test_a_logout_signs_out_its_streams_only_once_the_session_is_gone(
+    client: Client, user, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a signed-in browser
+    client.force_login(user)
+    session_key = client.session.session_key
+    seen: list[bool] = []
+    monkeypatch.setattr("exchange.streams.publish_revoked", lambda **_: seen.append(SessionStore().exists(session_key)))
+    # When it logs out
+    client.post("/logout")
+    # Then its streams are told after the session is deleted: a page that reloads on being told (the
+    # dashboard does) must find itself signed out, not signed in by a session about to be flushed
+    assert seen == [False]
 
 
 class TestSecurityPage:
