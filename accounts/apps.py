@@ -9,7 +9,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        import exchange.celery  # noqa: F401  (the Celery app, the default one in every thread of the process)
         from accounts import (
             audit,  # noqa: F401  (connects the sign-in signals to the audit log)
             services,

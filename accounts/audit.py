@@ -1,7 +1,7 @@
 """The audit log: `record(action, user=...)` from any service; who, from where and with what browser
 comes from the request being served (a middleware keeps it in a context variable), so services need
 not carry the request. Sign-ins from an address never seen for the account, and 2FA or password
-changes, are also emailed to the user. The address is exchange.client_address's, so always a valid one;
+changes, are also emailed to the user. The address is exchange.core.client_address's, so always a valid one;
 failed sign-ins are recorded by accounts.login_guard, after they are counted.
 """
 
@@ -18,7 +18,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from accounts.models import AuditAction, AuditEvent, User
-from exchange import client_address
+from exchange.core import client_address
 from exchange.core.queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ Each failed password check is counted for an hour (from the first failure) under
 
 A refused attempt is neither checked nor counted. A failure is counted before anything else is done
 about it (the audit row, the alert), so no exception on the way can skip the count. The address is
-exchange.client_address's. Without Redis nothing is counted or refused, and a warning is logged.
+exchange.core.client_address's. Without Redis nothing is counted or refused, and a warning is logged.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from redis.exceptions import RedisError
 
 from accounts import audit
 from accounts.models import AuditAction, AuditEvent, User
-from exchange import redis
-from exchange.errors import DomainError
+from exchange.core import redis
+from exchange.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

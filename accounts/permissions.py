@@ -25,7 +25,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import User
 from accounts.selectors import authenticated_user
-from exchange.errors import DomainError
+from exchange.core.errors import DomainError
 
 AMR_CLAIM = "amr"
 OTP_METHOD = "otp"

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from rest_framework.request import Request
 
 from accounts.models import User
-from exchange.errors import AuthenticationRequired
+from exchange.core.errors import AuthenticationRequired
 
 
 def authenticated_user(request: HttpRequest | Request) -> User:

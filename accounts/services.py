@@ -34,8 +34,8 @@ from accounts import audit, login_guard
 from accounts.lock_objects import lock_outstanding_token, lock_user
 from accounts.models import AuditAction, Notification, User
 from accounts.permissions import AMR_CLAIM, DEVICE_CLAIM, second_factor_claims
-from exchange import client_address, streams
-from exchange.errors import Conflict, DomainError, ValidationFailed
+from exchange.core import client_address, streams
+from exchange.core.errors import Conflict, DomainError, ValidationFailed
 
 BACKUP_DEVICE_NAME = "Backup codes"
 TOTP_DEVICE_NAME = "Authenticator app"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
@@ -20,24 +19,13 @@ from accounts import audit, login_guard, services
 from accounts.forms import LoginForm, OtpForm, PasswordChangeForm, RegisterForm
 from accounts.models import User
 from accounts.selectors import authenticated_user
-from exchange import client_address
-from exchange.errors import DomainError
-from exchange.throttling import page_rate_limit
+from exchange.core import client_address
+from exchange.core.errors import DomainError
+from exchange.core.forms import add_domain_error
+from exchange.core.throttling import page_rate_limit
 
 PENDING_LOGIN_KEY = "login_pending"
 BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def add_domain_error(form: forms.Form, error: DomainError, default_field: str | None = None) -> None:
-    """Attach a service error to the form fields it names, or to the form as a whole."""
-    placed = False
-    for field, field_messages in error.details.items():
-        if field in form.fields and isinstance(field_messages, list):
-            for message in field_messages:
-                form.add_error(field, message)
-            placed = True
-    if not placed:
-        form.add_error(default_field, error.message)
 
 
 def _safe_next(request: HttpRequest, candidate: str | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from apikeys.models import ApiKey
-from wallets.admin import ReadOnlyAdmin
+from exchange.core.admin import ReadOnlyAdmin
 
 
 @admin.register(ApiKey)

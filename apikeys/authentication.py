@@ -5,7 +5,7 @@ the hex HMAC-SHA256, keyed with the secret, of `timestamp + METHOD + path + ("?"
 Refused with 401: an unknown, revoked or expired key, a timestamp outside the 5-second window, a
 signature that does not match (compared in constant time), or one seen before (a replay inside the
 window). Refused with 403: a request from outside the key's IP whitelist (the client's address is
-exchange.client_address's), or one its scopes do not cover.
+exchange.core.client_address's), or one its scopes do not cover.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from rest_framework.request import Request
 
 from accounts.models import User
 from apikeys import crypto, usage
-from apikeys.models import ApiKey, Scope
-from exchange import client_address
+from apikeys.models import ApiKey
+from exchange.core import client_address
+from exchange.core.scopes import Scope
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from apikeys.models import Scope
+from exchange.core.scopes import Scope
 
 
 class ApiKeyForm(forms.Form):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apikeys.models import ApiKey
-from exchange.errors import NotFound
+from exchange.core.errors import NotFound
 
 
 def lock_api_key(*, user_id: int, key_id: int) -> ApiKey:

@@ -12,14 +12,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-
-class Scope(models.TextChoices):
-    READ = "read", "Read"
-    TRADE = "trade", "Trade"
-    WITHDRAW = "withdraw", "Withdraw"
+from exchange.core.scopes import ApiKeyCredential
 
 
-class ApiKey(models.Model):
+class ApiKey(ApiKeyCredential, models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
     label = models.CharField(max_length=64)
     prefix = models.CharField(max_length=12, help_text="The key's first characters, to recognise it.")

@@ -21,9 +21,10 @@ from accounts.models import AuditAction, User
 from accounts.services import OtpRequired, has_two_factor, verify_second_factor
 from apikeys import crypto
 from apikeys.lock_objects import lock_api_key
-from apikeys.models import ApiKey, Scope
-from exchange import streams
-from exchange.errors import NotFound, ValidationFailed
+from apikeys.models import ApiKey
+from exchange.core import streams
+from exchange.core.errors import NotFound, ValidationFailed
+from exchange.core.scopes import Scope
 
 KEY_PREFIX = "ox_"
 MAX_KEYS_PER_USER = 20

@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apikeys.models import ApiKey, ApiKeyUsage
-from exchange import redis
+from exchange.core import redis
 
 USAGE_KEYS = "apikeys:usage:dirty"  # the set of "key id:day" with counts waiting to be flushed
 

@@ -10,12 +10,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import authenticated_user
 from accounts.services import has_two_factor
-from accounts.views import add_domain_error
 from apikeys import services
 from apikeys.forms import ApiKeyForm
 from apikeys.models import ApiKey
-from exchange.errors import DomainError
-from exchange.throttling import page_rate_limit
+from exchange.core.errors import DomainError
+from exchange.core.forms import add_domain_error
+from exchange.core.throttling import page_rate_limit
 
 
 @login_required

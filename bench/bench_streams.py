@@ -785,7 +785,7 @@ NOTES = """What the profile showed (py-spy on daphne: `--profile DIR`), and what
   refused. The consumer skips it (its database calls close old connections themselves).
 - Each consumer had a channel-layer channel and joined the groups itself: per message and subscriber a queue,
   a Task, `asyncio.wait` and a msgpack decode; per connection a Redis SUBSCRIBE. Now a web process joins a
-  market's group once (exchange.streams.Fanout) and hands each round of messages, everything that arrived
+  market's group once (exchange.core.streams.Fanout) and hands each round of messages, everything that arrived
   since the last, to its consumers in turn; the engine publishes one message per batch and market with the
   text of every channel the batch touched; a subscriber's frames of a round leave in one write.
 - Subscribers arriving together share one market read and one snapshot read; market data frames skip the

@@ -116,7 +116,7 @@ class ExchangeAdminSite(OTPAdminSite):  # type: ignore[misc]  # django-otp ships
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         from exchange.admin_dashboard import dashboard_for
-        from exchange.admin_helpers import UsdtPrices
+        from exchange.core.admin import UsdtPrices
 
         user = authenticated_user(request)
         context = {

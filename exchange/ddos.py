@@ -2,7 +2,7 @@
 for a cooling-off period.
 
 Counting is in Redis (a sorted set of request times per IP: add, trim, count in one round trip), so
-every web process sees the same counts. The address is the one exchange.client_address decides (a
+every web process sees the same counts. The address is the one exchange.core.client_address decides (a
 header the client sets counts for nothing). Addresses on the allowlist (health checks, internal networks)
 and /healthz are never counted. If Redis cannot be reached the guard lets the request through and
 logs it: a broken guard must never take the site down.
@@ -21,8 +21,8 @@ from functools import cache
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from exchange import client_address, redis
-from exchange.errors import error_body
+from exchange.core import client_address, redis
+from exchange.core.errors import error_body
 
 logger = logging.getLogger(__name__)
 

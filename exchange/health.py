@@ -11,9 +11,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-logger = logging.getLogger(__name__)
+from trading.worker import ENGINE_HEARTBEAT_KEY
 
-ENGINE_HEARTBEAT_KEY = "engine:heartbeat"
+logger = logging.getLogger(__name__)
 
 
 def check_database() -> bool:
@@ -38,7 +38,7 @@ def check_redis() -> bool:
 
 def check_broker() -> bool:
     """Return whether this process reaches the broker its jobs are queued on (the worker's)."""
-    from exchange.celery import app
+    from exchange.core.celery import app
 
     try:
         with app.connection_for_write(connect_timeout=2) as conn:

@@ -11,8 +11,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts.api.urls import auth_urlpatterns, security_urlpatterns
 from accounts.views import home_view
 from apikeys.api.urls import apikeys_urlpatterns
-from exchange import errors
 from exchange.admin_site import ExchangeAdminSite
+from exchange.core import errors
 from exchange.health import healthz
 from kyc.api.urls import kyc_urlpatterns
 from trading.api.urls import market_urlpatterns, trading_urlpatterns

@@ -15,8 +15,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.selectors import authenticated_user
-from exchange.admin_helpers import PricedAdmin, UsdtPrices, format_amount, usdt
-from exchange.errors import DomainError
+from exchange.core.admin import PricedAdmin, UsdtPrices, format_amount, usdt
+from exchange.core.errors import DomainError
 from kyc import services
 from kyc.models import (
     AmlEvent,

@@ -13,7 +13,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from exchange.errors import DomainError
+from exchange.core.errors import DomainError
 
 
 class KycRequired(DomainError):

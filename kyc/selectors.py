@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.permissions import staff_two_factor_required
-from exchange.errors import NotFound
+from exchange.core.errors import NotFound
 from kyc.models import Document, DocumentType, KycLevel, LevelLimit, Verification, VerificationStatus
 
 

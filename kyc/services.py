@@ -21,8 +21,8 @@ from django_countries import countries
 from accounts import audit
 from accounts.lock_objects import lock_user
 from accounts.models import AuditAction, KycStatus, User
+from exchange.core.errors import Conflict, Forbidden, ValidationFailed
 from exchange.core.queue import enqueue_on_commit
-from exchange.errors import Conflict, Forbidden, ValidationFailed
 from kyc import aml, selectors
 from kyc.lock_objects import lock_verification
 from kyc.models import (

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import second_factor_verified
 from accounts.selectors import authenticated_user
-from accounts.views import add_domain_error
-from exchange.errors import DomainError
+from exchange.core.errors import DomainError
+from exchange.core.forms import add_domain_error
 from kyc import selectors, services
 from kyc.files import document_file_response
 from kyc.forms import DetailsForm, DocumentForm

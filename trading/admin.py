@@ -10,9 +10,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from exchange.admin_helpers import format_amount
+from exchange.core.admin import ReadOnlyAdmin, format_amount
 from trading.models import Market, Order, Trade
-from wallets.admin import ReadOnlyAdmin
 
 
 @admin.register(Market)

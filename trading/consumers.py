@@ -17,7 +17,7 @@ credential; every RECHECK_SECONDS the consumer also checks its credential in the
 such an event was lost.
 
 The engine publishes one message per batch and market (group `market.SYMBOL`) with the text of each
-stream channel it touched. It reaches a web process once through its fan-out (exchange.streams.Fanout),
+stream channel it touched. It reaches a web process once through its fan-out (exchange.core.streams.Fanout),
 which hands it to the consumers subscribed to anything of that market in turn; each queues the parts
 its client subscribed to and sends the engine's text as it is. The private `user` channel is a group
 per user, through the same fan-out: a consumer has no channel-layer channel of its own. A book delta
@@ -56,10 +56,11 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from accounts.models import User
 from apikeys.authentication import ip_allowed
 from apikeys.authentication import verify as verify_api_key
-from apikeys.models import ApiKey, Scope
-from exchange import client_address
+from apikeys.models import ApiKey
+from exchange.core import client_address
 from exchange.core.money import plain
-from exchange.streams import Credential, Deliver, fanout, in_db_thread, session_ref, user_group
+from exchange.core.scopes import Scope
+from exchange.core.streams import Credential, Deliver, fanout, in_db_thread, session_ref, user_group
 from trading import marketdata
 from trading.api.views import book_payload, order_payload
 from trading.events import market_group

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from exchange import streams
+from exchange.core import streams
 from exchange.core.money import plain
-from exchange.streams import user_group
+from exchange.core.streams import user_group
 from trading.marketdata import CandleRow, candle_fields
 
 

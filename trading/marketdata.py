@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from exchange.core.money import MONEY, plain, trimmed
-from exchange.streams import in_db_thread
+from exchange.core.streams import in_db_thread
 from trading.models import Market, OrderStatus
 
 INTERVALS: dict[str, timedelta] = {

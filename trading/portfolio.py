@@ -17,7 +17,7 @@ from trading.models import Market
 from wallets.models import Asset
 from wallets.selectors import balances_of
 
-VALUATION_ASSET = "USDT"
+VALUATION_ASSET = money.VALUATION_ASSET
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,12 @@ def usdt_prices() -> dict[str, tuple[Decimal, bool]]:
     for code, last in markets.values_list("base__code", "last_price"):
         prices[code] = (last, True)
     return prices
+
+
+def asset_prices() -> dict[str, tuple[int, Decimal | None]]:
+    """Return asset code -> (its decimals, the USDT price of one unit), for ADMIN_ASSET_PRICES."""
+    prices = usdt_prices()
+    return {code: (decimals, prices[code][0]) for code, decimals in Asset.objects.values_list("code", "decimals")}
 
 
 def portfolio_of(*, user: User) -> Portfolio:

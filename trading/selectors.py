@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from exchange.errors import NotFound, ValidationFailed
+from exchange.core.errors import NotFound, ValidationFailed
 from trading.models import LIVE_STATUSES, Market, Order, Trade
 
 MAX_DEPTH = 500

@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.models import User
 from exchange.core import money
-from exchange.errors import Conflict, DomainError, NotFound, ValidationFailed
+from exchange.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from kyc.permissions import KycRequired
 from trading.models import (
     COMMAND_SEQUENCE,

@@ -17,7 +17,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from accounts.models import User
 from exchange.core import money
-from exchange.errors import DomainError
+from exchange.core.errors import DomainError
 from trading import services
 from trading.models import LIVE_STATUSES, Market, MarketStatus, Order, Side
 from wallets import ledger

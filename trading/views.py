@@ -27,10 +27,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.selectors import authenticated_user
 from accounts.services import has_two_factor
-from accounts.views import add_domain_error
 from exchange.core import money
-from exchange.errors import DomainError, NotFound
-from exchange.throttling import page_rate_limit
+from exchange.core.errors import DomainError, NotFound
+from exchange.core.forms import add_domain_error
+from exchange.core.throttling import page_rate_limit
 from trading import marketdata, selectors, services
 from trading.consumers import BOOK_DEPTH as STREAM_BOOK_DEPTH
 from trading.forms import OrderForm, new_request_id

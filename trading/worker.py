@@ -27,13 +27,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, OperationalError, close_old_connections, connection
 
-from exchange.health import ENGINE_HEARTBEAT_KEY
 from trading.matching import BookCorrupt, Fenced, MarketEngine
 from trading.models import Market
 from trading.services import WAKEUP_CHANNEL
 
 logger = logging.getLogger(__name__)
 
+ENGINE_HEARTBEAT_KEY = "engine:heartbeat"  # in the cache while a worker lives: /healthz reads it
 MAX_BACKOFF_SECONDS = 30.0
 LOCK_NAMESPACE = 0x7E4D  # advisory locks are (namespace, market id) pairs
 STATS_EVERY_SECONDS = 10.0

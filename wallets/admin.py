@@ -18,9 +18,10 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.selectors import authenticated_user
-from exchange.admin_helpers import (
+from exchange.core.admin import (
     ConfirmationLine,
     PricedAdmin,
+    ReadOnlyAdmin,
     UsdtPrices,
     change_link,
     confirmation_page,
@@ -33,8 +34,8 @@ from exchange.admin_helpers import (
     plural,
     usdt,
 )
+from exchange.core.errors import DomainError, ValidationFailed
 from exchange.core.money import parse_amount
-from exchange.errors import DomainError, ValidationFailed
 from wallets import services, treasury, withdrawals
 from wallets.models import (
     Asset,
@@ -50,17 +51,6 @@ from wallets.models import (
     Withdrawal,
     WithdrawalStatus,
 )
-
-
-class ReadOnlyAdmin(PricedAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Asset)

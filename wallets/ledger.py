@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from exchange import streams
+from exchange.core import streams
 from exchange.core.money import EXACT, numbers_array, storable
 from wallets.lock_objects import lock_accounts
 from wallets.models import AMOUNT_PLACES, ZERO, AccountKind, Asset, JournalEntry, LedgerAccount

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
-from exchange.errors import NotFound
+from exchange.core.errors import NotFound
 from wallets.models import ColdWallet, ColdWalletAddressChange, ColdWalletTransfer, Deposit, LedgerAccount, Withdrawal
 
 

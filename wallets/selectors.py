@@ -10,7 +10,7 @@ from django.db.models import CharField, F, QuerySet, Value
 
 from accounts.models import User
 from exchange.core import money
-from exchange.errors import NotFound
+from exchange.core.errors import NotFound
 from wallets.models import ZERO, AccountKind, Asset, Deposit, LedgerAccount, Withdrawal
 
 

@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.models import AuditAction, User
+from exchange.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from exchange.core.money import multiply, quantize
 from exchange.core.queue import enqueue_on_commit
-from exchange.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from wallets import ledger
 from wallets.lock_objects import lock_accounts, lock_deposit
 from wallets.models import (

@@ -23,8 +23,8 @@ from django.utils import timezone
 from accounts import audit
 from accounts.models import AuditAction, User
 from exchange.core import money
+from exchange.core.errors import Conflict, Forbidden, ValidationFailed
 from exchange.core.money import parse_amount
-from exchange.errors import Conflict, Forbidden, ValidationFailed
 from wallets import ledger, services
 from wallets.lock_objects import (
     lock_accounts,

@@ -14,10 +14,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import authenticated_user
 from accounts.services import has_two_factor
-from accounts.views import add_domain_error
+from exchange.core.errors import DomainError, NotFound
+from exchange.core.forms import add_domain_error
 from exchange.core.money import parse_amount
-from exchange.errors import DomainError, NotFound
-from exchange.throttling import page_rate_limit
+from exchange.core.throttling import page_rate_limit
 from wallets import selectors, services, withdrawals
 from wallets.forms import SimulatedDepositForm, WithdrawForm
 from wallets.models import Asset, Deposit, DepositStatus, Withdrawal

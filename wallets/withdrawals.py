@@ -31,9 +31,9 @@ from accounts import audit
 from accounts.lock_objects import lock_user
 from accounts.models import AuditAction, User
 from accounts.services import OtpRequired, has_two_factor, verify_second_factor
+from exchange.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from exchange.core.money import parse_amount
 from exchange.core.queue import enqueue_on_commit
-from exchange.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from kyc.aml import record_event
 from kyc.models import AmlEventKind, AmlFlag, FlagStatus, LevelLimit
 from kyc.permissions import KycRequired

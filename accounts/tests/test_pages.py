@@ -141,7 +141,9 @@ def test_a_logout_signs_out_its_streams_only_once_the_session_is_gone(
     client.force_login(user)
     session_key = client.session.session_key
     seen: list[bool] = []
-    monkeypatch.setattr("exchange.streams.publish_revoked", lambda **_: seen.append(SessionStore().exists(session_key)))
+    monkeypatch.setattr(
+        "exchange.core.streams.publish_revoked", lambda **_: seen.append(SessionStore().exists(session_key))
+    )
     # When it logs out
     client.post("/logout")
     # Then its streams are told after the session is deleted: a page that reloads on being told (the

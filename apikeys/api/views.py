@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
 from apikeys import services, usage
-from apikeys.models import ApiKey, Scope
+from apikeys.models import ApiKey
+from exchange.core.scopes import Scope
 
 
 def key_payload(api_key: ApiKey) -> dict[str, Any]:

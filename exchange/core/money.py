@@ -26,7 +26,7 @@ from decimal import (
 )
 from typing import Protocol
 
-from exchange.errors import ValidationFailed
+from exchange.core.errors import ValidationFailed
 
 AMOUNT_DIGITS, AMOUNT_PLACES = 36, 18  # NUMERIC(36,18)
 INTEGER_DIGITS = AMOUNT_DIGITS - AMOUNT_PLACES
@@ -41,6 +41,8 @@ MONEY = Context(
     Emin=-99,
     traps=[InvalidOperation, DivisionByZero, Overflow],
 )
+VALUATION_ASSET = "USDT"  # what balances, limits and the admin's columns are valued in
+
 EXACT = MONEY.copy()
 EXACT.traps[Inexact] = True  # for results that must not be rounded: a rounding raises
 

@@ -16,7 +16,7 @@ from typing import Any
 from celery import Task
 from django.db import transaction
 
-from exchange.celery import app
+from exchange.core.celery import app
 
 logger = logging.getLogger(__name__)
 

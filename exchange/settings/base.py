@@ -113,10 +113,11 @@ INSTALLED_APPS = [
     "wallets",
     "kyc",
     "apikeys",
+    "exchange",  # the roof: bootstrap, the home pages, the admin site (last: it sees every app)
 ]
 
 MIDDLEWARE = [
-    "exchange.client_address.ClientAddressMiddleware",  # before anything that reads the address
+    "exchange.core.client_address.ClientAddressMiddleware",  # before anything that reads the address
     "exchange.ddos.DdosGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "exchange.csp.ContentSecurityPolicyMiddleware",
@@ -288,11 +289,14 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "exchange.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "exchange.core.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_PAGINATION_CLASS": "exchange.pagination.Pagination",
-    "DEFAULT_THROTTLE_CLASSES": ["exchange.throttling.RateLimit"],
+    "DEFAULT_PAGINATION_CLASS": "exchange.core.pagination.Pagination",
+    "DEFAULT_THROTTLE_CLASSES": ["exchange.core.throttling.RateLimit"],
 }
+
+# The admin's amount columns: code -> (decimals, USDT price) for every asset (exchange/core/admin.py).
+ADMIN_ASSET_PRICES = "trading.portfolio.asset_prices"
 
 # API rate limits (exchange/throttling.py), "count/period" with period s, m, h or d: everyone is held
 # to the limit of their kind (anonymous per address, users, API keys); sensitive operations have

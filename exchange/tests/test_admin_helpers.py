@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exchange.admin_helpers import format_amount, format_usdt
+from exchange.core.admin import format_amount, format_usdt
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import AuditAction, AuditEvent
 from accounts.tests.factories import PASSWORD, UserFactory
-from exchange.client_address import UNKNOWN, decide, of_scope
+from exchange.core.client_address import UNKNOWN, decide, of_scope
 from exchange.env import ConfigError, env_networks
 
 TRUST_PROXY = override_settings(TRUSTED_PROXIES=["10.0.0.0/8", "2001:db8:ffff::/48"])

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from exchange import redis
+from exchange.core import redis
 
 GUARD = {"DDOS_GUARD": True, "DDOS_WINDOW_SECONDS": 3, "DDOS_BURST_REQUESTS": 5, "DDOS_BAN_SECONDS": 2}
 

@@ -177,7 +177,7 @@ def test_manage_py_in_a_make_run_checkout_takes_the_settings_make_run_chose(tmp_
 
 
 def test_the_readme_worker_command_starts_as_written(tmp_path, settings):
-    # `celery -A exchange worker`, with nothing but what make run recorded, on the suite's own Redis
+    # `celery -A exchange.core.celery worker`, with nothing but what make run recorded, on the suite's own Redis
     # database (TEST_REDIS_DB): another database could be a parallel suite's, whose jobs it would take.
     recorded = tmp_path / "make-run.env"
     recorded.write_text("DEBUG=1\n")

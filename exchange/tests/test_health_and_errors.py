@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from exchange.health import ENGINE_HEARTBEAT_KEY
+from trading.worker import ENGINE_HEARTBEAT_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_healthz_reports_redis_down(client, settings):
 
 def test_healthz_reports_a_broker_this_process_cannot_reach(client, monkeypatch, caplog):
     # Given a live engine, but a broker URL nothing listens on
-    from exchange.celery import app
+    from exchange.core.celery import app
 
     cache.set(ENGINE_HEARTBEAT_KEY, {"pid": 1}, timeout=15)
     monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from accounts.tests.factories import UserFactory
 from conftest import api_signed_in_with_2fa
 from exchange.core import money
-from exchange.errors import ValidationFailed
+from exchange.core.errors import ValidationFailed
 from kyc.tests.factories import staff_user
 from trading.tests.factories import client_for, markets, trader
 from wallets import ledger, services, treasury

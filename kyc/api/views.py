@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import StaffSecondFactor, second_factor_verified
 from accounts.selectors import authenticated_user
-from exchange.pagination import Pagination, paginated
+from exchange.core.pagination import Pagination, paginated
 from kyc import selectors, services
 from kyc.files import document_file_response
 from kyc.models import Document, DocumentType, Verification

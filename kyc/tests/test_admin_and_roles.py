@@ -13,7 +13,7 @@ from accounts.models import Notification
 from accounts.roles import ROLES, setup_roles
 from accounts.tests.factories import UserFactory
 from conftest import signed_in_with_2fa
-from exchange.errors import Forbidden
+from exchange.core.errors import Forbidden
 from kyc import services
 from kyc.models import AmlFlag, FlagStatus, Verification, VerificationDecision
 from kyc.tests.factories import DETAILS, image_bytes, staff_user, upload

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exchange.errors import ValidationFailed
+from exchange.core.errors import ValidationFailed
 from kyc.tests.factories import PDF, PDF_WITH_JAVASCRIPT, image_bytes, upload
 from kyc.uploads import check_document_file
 

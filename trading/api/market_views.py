@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exchange.core.errors import ValidationFailed
 from exchange.core.money import plain
-from exchange.errors import ValidationFailed
 from trading import marketdata, services
 from trading.api.views import bounded_int
 from trading.models import MarketStatus, MatchingAlgorithm

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
+from exchange.core.errors import ValidationFailed
 from exchange.core.money import plain
-from exchange.errors import ValidationFailed
-from exchange.pagination import Pagination, paginated
+from exchange.core.pagination import Pagination, paginated
 from kyc.permissions import requires_kyc_level
 from trading import selectors, services
 from trading.models import Market, Order, OrderType, SelfTradePrevention, Side, TimeInForce, Trade

@@ -15,12 +15,12 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from exchange.errors import DomainError
-from exchange.health import ENGINE_HEARTBEAT_KEY
+from exchange.core.errors import DomainError
 from trading import selectors, services
 from trading.models import LIVE_STATUSES, Market, Order, OrderStatus, Trade
 from trading.tests.factories import engine_for, markets, trader
 from trading.tests.processes import EngineProcess, wait_for
+from trading.worker import ENGINE_HEARTBEAT_KEY
 from wallets.audit import run_audit
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,8 +18,8 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from accounts.services import issue_tokens
+from exchange.core.streams import fanout
 from exchange.routing import websocket_urlpatterns
-from exchange.streams import fanout
 from trading import services
 from trading.tests.factories import drain, engine_for, markets, trader
 

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts.permissions import StaffSecondFactor
 from accounts.selectors import authenticated_user
 from exchange.core.money import parse_amount, trimmed
-from exchange.pagination import Pagination, paginated
+from exchange.core.pagination import Pagination, paginated
 from wallets import services, treasury
 from wallets.models import Asset, ColdWallet, ColdWalletAddressChange, ColdWalletTransfer, ColdWalletTransferDirection
 

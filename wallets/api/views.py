@@ -11,9 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
+from exchange.core.errors import NotFound, ValidationFailed
 from exchange.core.money import parse_amount, plain, trimmed
-from exchange.errors import NotFound, ValidationFailed
-from exchange.pagination import Pagination, paginated
+from exchange.core.pagination import Pagination, paginated
 from wallets import selectors, services, withdrawals
 from wallets.models import Deposit, DepositAddress, DepositStatus, WalletSettings, Withdrawal, WithdrawalAddress
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import template
 from django.utils.safestring import SafeString
 
-from exchange import admin_helpers
+from exchange.core import admin as admin_helpers
 from wallets.models import Asset
 
 register = template.Library()

@@ -11,7 +11,7 @@ from django.core import mail
 from accounts.models import AuditAction, AuditEvent, Notification
 from accounts.tests.factories import UserFactory
 from conftest import errors_logged, signed_in_with_2fa
-from exchange.errors import Conflict
+from exchange.core.errors import Conflict
 from kyc import aml
 from kyc.models import AmlFlag
 from kyc.tests.factories import staff_user

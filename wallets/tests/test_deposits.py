@@ -10,7 +10,7 @@ from django.core import mail
 from accounts.models import Notification
 from accounts.tests.factories import UserFactory
 from conftest import race
-from exchange.errors import Conflict
+from exchange.core.errors import Conflict
 from wallets import ledger, services
 from wallets.audit import run_audit
 from wallets.models import Deposit, DepositStatus, JournalEntry

@@ -8,7 +8,7 @@ import pytest
 
 from accounts.tests.factories import UserFactory
 from conftest import race
-from exchange.errors import Conflict, Forbidden, ValidationFailed
+from exchange.core.errors import Conflict, Forbidden, ValidationFailed
 from kyc.tests.factories import staff_user
 from wallets import ledger, services, treasury
 from wallets.audit import run_audit

@@ -19,7 +19,7 @@ from accounts.models import AuditAction, AuditEvent
 from accounts.tests.factories import UserFactory
 from accounts.tests.test_api_auth import assert_error
 from conftest import api_signed_in_with_2fa, race, signed_in_with_2fa
-from exchange.errors import Conflict, Forbidden, ValidationFailed
+from exchange.core.errors import Conflict, Forbidden, ValidationFailed
 from kyc.tests.factories import staff_user
 from kyc.tests.test_api import client_for
 from wallets import services, treasury

@@ -130,7 +130,7 @@ def test_a_job_that_cannot_be_queued_is_logged_and_the_page_says_the_email_is_no
     django_capture_on_commit_callbacks,
 ):
     # Given a broker that cannot be reached (not eager: the task goes through it)
-    from exchange.celery import app
+    from exchange.core.celery import app
 
     monkeypatch.setitem(app.conf, "task_always_eager", False)
     monkeypatch.setitem(app.conf, "broker_url", "redis://127.0.0.1:1/0")

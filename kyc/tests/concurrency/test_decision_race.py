@@ -6,7 +6,7 @@ import pytest
 
 from accounts.tests.factories import UserFactory
 from conftest import race
-from exchange.errors import Conflict
+from exchange.core.errors import Conflict
 from kyc import services
 from kyc.models import Verification, VerificationDecision
 from kyc.tests.factories import DETAILS, image_bytes, staff_user, upload

@@ -9,7 +9,7 @@ import pytest
 from accounts.models import AuditAction, AuditEvent
 from accounts.tests.factories import UserFactory
 from conftest import race
-from exchange.errors import Conflict
+from exchange.core.errors import Conflict
 from kyc.tests.factories import staff_user
 from wallets import ledger, services
 from wallets.audit import run_audit

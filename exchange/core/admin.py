@@ -2,7 +2,8 @@
 
 An amount column is NUMERIC(36, 18); printed as it is, a bitcoin balance reads 1757.499999999999999998.
 Operators read it at the asset's own precision with thousands separators, and what it is worth in USDT
-beside it, priced the way the traders' dashboard prices balances (trading.portfolio).
+beside it, priced the way the traders' dashboard prices balances: by the function the ADMIN_ASSET_PRICES
+setting names (trading.portfolio.asset_prices), so that this module, below every app, imports none.
 """
 
 from __future__ import annotations
@@ -10,21 +11,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
+from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
 
-from exchange.core.money import multiply, quantize
-from exchange.errors import DomainError
-from trading.portfolio import VALUATION_ASSET, usdt_prices
-from wallets.models import Asset
+from exchange.core.errors import DomainError
+from exchange.core.money import VALUATION_ASSET, multiply, quantize
+
+
+class AssetLike(Protocol):
+    """What an amount column needs of its asset (wallets.models.Asset is one)."""
+
+    code: str
+    decimals: int
 
 
 def format_amount(amount: Decimal, *, decimals: int) -> str:
@@ -41,25 +49,25 @@ class UsdtPrices:
     """The USDT price of one unit of each asset, read once (two queries, when first needed) for a whole page."""
 
     def __init__(self) -> None:
-        self._prices: dict[str, Decimal] | None = None
-        self._decimals: dict[str, int] | None = None
+        self._assets: dict[str, tuple[int, Decimal | None]] | None = None
+
+    def _asset(self, code: str) -> tuple[int | None, Decimal | None]:
+        if self._assets is None:
+            self._assets = import_string(settings.ADMIN_ASSET_PRICES)()  # code -> (decimals, price or None)
+        return self._assets.get(code, (None, None))
 
     def decimals(self, code: str) -> int | None:
         """Return the precision of the asset with this code (for records that name their asset by code)."""
-        if self._decimals is None:
-            self._decimals = dict(Asset.objects.values_list("code", "decimals"))
-        return self._decimals.get(code)
+        return self._asset(code)[0]
 
     def value(self, code: str, amount: Decimal) -> Decimal | None:
         """Return what `amount` of the asset is worth in USDT, or None if it has no price."""
-        if self._prices is None:
-            self._prices = {code: price for code, (price, _) in usdt_prices().items()}
-        price = self._prices.get(code)
+        price = self._asset(code)[1]
         return None if price is None else multiply(amount, price)
 
 
 def money(
-    amount: Decimal | None, asset: Asset | None, prices: UsdtPrices | None = None, *, code: bool = False
+    amount: Decimal | None, asset: AssetLike | None, prices: UsdtPrices | None = None, *, code: bool = False
 ) -> SafeString | str:
     """Return an amount of an asset as HTML: at its precision (and its code), with its USDT value below."""
     if amount is None or asset is None:
@@ -73,7 +81,7 @@ def money(
     )
 
 
-def money_text(amount: Decimal, asset: Asset, prices: UsdtPrices | None = None) -> str:
+def money_text(amount: Decimal, asset: AssetLike, prices: UsdtPrices | None = None) -> str:
     """Return an amount for a sentence: "2.50000000 BTC (≈ 150,000.00 USDT)"."""
     text = f"{format_amount(amount, decimals=asset.decimals)} {asset.code}"
     value = None if asset.code == VALUATION_ASSET else (prices or UsdtPrices()).value(asset.code, amount)
@@ -116,6 +124,19 @@ class PricedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             with_prices(getattr(self, name), prices) if isinstance(name, str) and name in self.priced_columns else name
             for name in columns
         ]
+
+
+class ReadOnlyAdmin(PricedAdmin):
+    """A record kept as it happened (ledger entries, audit lines): shown, never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 # --- "Are you sure?" before an admin action moves money ---------------------------------------------

@@ -30,7 +30,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # The address of a peer that has none (a unix socket): an address to count by, not one to bind to.
 UNKNOWN = "0.0.0.0"  # noqa: S104  # nosec B104
 # Where a request keeps what was decided (META, so that a DRF request and its Django request share it).
-META_KEY = "exchange.client_address"
+META_KEY = "exchange.core.client_address"
 PEER_META_KEY = "exchange.peer_address"
 
 

@@ -1,8 +1,9 @@
 """The Celery application: broker on Redis, configuration from Django settings (CELERY_*).
 
 As Celery's Django guide has it, the settings module defaults to the base settings before the app
-exists, so `celery -A exchange worker` works as written and Celery's Django fixup is installed in
-every process that loads it: Django (through accounts' AppConfig.ready) and the celery command.
+exists, so `celery -A exchange.core.celery worker` works as written and Celery's Django fixup is installed in
+every process that loads it: Django (through the project's AppConfig.ready, exchange/apps.py) and the
+celery command.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A request signed with an API key counts against its user's budget, as the user's
 twenty keys get no more than one), and against the key's own limit, which may only be lower.
 Counters are django-ratelimit's, in the Redis cache; over a limit the answer is 429 with
 `Retry-After` in the API's error shape. The rates are settings (`RATE_LIMITS`); addresses are
-exchange.client_address's.
+exchange.core.client_address's.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from apikeys.models import ApiKey
-from exchange import client_address
+from exchange.core import client_address
+from exchange.core.scopes import ApiKeyCredential
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class RateLimit(BaseThrottle):
         kind, who = identity(request)
         rates = settings.RATE_LIMITS
         waits = [seconds_over(request._request, f"api:{kind}", rates[kind], who)]
-        if isinstance(request.auth, ApiKey):
+        if isinstance(request.auth, ApiKeyCredential):
             waits.append(seconds_over(request._request, "api:api_key", rates["api_key"], f"key:{request.auth.pk}"))
         scope = getattr(view, "rate_limit_scopes", {}).get(request.method)
         if scope is not None:
