@@ -184,7 +184,7 @@ def test_the_readme_worker_command_starts_as_written(tmp_path, settings):
     celery = str(Path(sys.executable).parent / "celery")
     env = _operator_env(str(recorded), REDIS_URL=settings.REDIS_URL)
     process = subprocess.Popen(
-        [celery, "-A", "exchange", "worker", "--pool=solo", "--loglevel=INFO"],
+        [celery, "-A", "exchange.core.celery", "worker", "--pool=solo", "--loglevel=INFO"],
         cwd=BASE_DIR,
         env=env,
         stdout=subprocess.PIPE,
