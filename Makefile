@@ -17,7 +17,7 @@ help:
 	@echo "make run     install, start PostgreSQL + Redis (embedded unless DATABASE_URL / REDIS_URL), run everything"
 	@echo "             (with the demo market maker; DEMO_MARKET_MAKER=0 leaves it out)"
 	@echo "make test    the whole test suite (PYTEST_ARGS=... to pass options to pytest)"
-	@echo "make lint    ruff, mypy, makemigrations --check, check --deploy, bandit"
+	@echo "make lint    ruff, mypy, import layers, makemigrations --check, check --deploy, bandit"
 	@echo "make audit   pip-audit of the pinned packages"
 	@echo "make status  the embedded servers;  make stop  stops them"
 	@echo "make bench   the benchmarks in bench/ (each rewrites its section of docs/performance.md)"
@@ -64,6 +64,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 	DJANGO_SETTINGS_MODULE=exchange.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 	@# bandit: every exception is a `# nosec BNNN (why)` comment at the line it concerns.
