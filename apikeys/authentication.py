@@ -5,7 +5,8 @@ the hex HMAC-SHA256, keyed with the secret, of `timestamp + METHOD + path + ("?"
 Refused with 401: an unknown, revoked or expired key, a timestamp outside the 5-second window, a
 signature that does not match (compared in constant time), or one seen before (a replay inside the
 window). Refused with 403: a request from outside the key's IP whitelist (the client's address is
-exchange.core.client_address's), or one its scopes do not cover.
+exchange.core.client_address's), or one the view's `required_scopes` do not open to this key's scopes
+(exchange.core.scopes).
 """
 
 from __future__ import annotations
@@ -26,38 +27,16 @@ from accounts.models import User
 from apikeys import crypto, usage
 from apikeys.models import ApiKey
 from exchange.core import client_address
-from exchange.core.scopes import Scope
+from exchange.core.scopes import check_scope
 
 logger = logging.getLogger(__name__)
 
 WINDOW_MS = 5_000
 
-# Writes an API key may make, by path prefix, and the scope each needs. Everything else that is not
-# a read (GET/HEAD/OPTIONS, scope `read`) is closed to API keys: account, security, KYC and key
-# management need the user's own session or token.
-WRITE_SCOPES = (
-    ("/api/trading/", Scope.TRADE),
-    ("/api/wallet/withdraw", Scope.WITHDRAW),
-    ("/api/wallet/withdrawals/", Scope.WITHDRAW),
-)
-READ_CLOSED = ("/api/api-keys", "/api/security/", "/api/kyc/", "/api/admin/")
-
 
 def signature(secret: str, timestamp: str, method: str, path: str, query: str, body: bytes) -> str:  # noqa: PLR0917
     message = f"{timestamp}{method.upper()}{path}{'?' + query if query else ''}".encode() + body
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def required_scope(method: str, path: str) -> str | None:
-    """The scope a request needs, or None when API keys may not make it at all."""
-    if any(path.startswith(prefix) for prefix in READ_CLOSED):
-        return None
-    if method in ("GET", "HEAD", "OPTIONS"):
-        return Scope.READ
-    for prefix, scope in WRITE_SCOPES:
-        if path.startswith(prefix):
-            return scope
-    return None
 
 
 def ip_allowed(api_key: ApiKey, ip: str) -> bool:
@@ -116,11 +95,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         ip = client_address.of_request(django_request)
         if not ip_allowed(api_key, ip):
             raise PermissionDenied(f"This API key may not be used from {ip}.", code="ip_not_allowed")
-        scope = required_scope(django_request.method or "", django_request.path)
-        if scope is None:
-            raise PermissionDenied("API keys cannot do this: use your account.", code="not_for_api_keys")
-        if scope not in api_key.scopes:
-            raise PermissionDenied(f"This API key lacks the `{scope}` scope.", code="scope_missing")
+        # Here rather than in a permission class, so that no view's own permissions can leave it out.
+        check_scope(api_key, request.parser_context.get("view"), django_request.method or "")
         match = django_request.resolver_match
         endpoint = (
             f"{django_request.method} /{match.route}" if match else f"{django_request.method} {django_request.path}"

@@ -13,6 +13,7 @@ from accounts.views import home_view
 from apikeys.api.urls import apikeys_urlpatterns
 from exchange.admin_site import ExchangeAdminSite
 from exchange.core import errors
+from exchange.core.scopes import Scope
 from exchange.health import healthz
 from kyc.api.urls import kyc_urlpatterns
 from trading.api.urls import market_urlpatterns, trading_urlpatterns
@@ -20,6 +21,19 @@ from wallets.api.urls import admin_urlpatterns, wallet_urlpatterns
 
 # Staff reach the admin only with a session that passed a second factor.
 admin.site.__class__ = ExchangeAdminSite
+
+
+class SchemaApi(SpectacularAPIView):
+    """The OpenAPI schema, which an API key with the `read` scope may fetch like any other read."""
+
+    required_scopes = {"GET": Scope.READ}
+
+
+class DocsApi(SpectacularSwaggerSplitView):
+    """The Swagger UI over the schema: a read, like the schema."""
+
+    required_scopes = {"GET": Scope.READ}
+
 
 api_urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/", include((auth_urlpatterns, "auth"))),
@@ -30,8 +44,8 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("market/", include((market_urlpatterns, "market"))),
     path("admin/", include((admin_urlpatterns, "admin-api"))),
     path("", include((apikeys_urlpatterns, "api-keys"))),
-    path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),  # no inline script
+    path("schema", SchemaApi.as_view(), name="schema"),
+    path("docs", DocsApi.as_view(url_name="api:schema"), name="docs"),  # no inline script
 ]
 
 urlpatterns = [

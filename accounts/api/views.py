@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.selectors import authenticated_user
+from exchange.core.scopes import NO_API_KEYS, Scope
 
 
 class TokenPairSerializer(serializers.Serializer[Any]):
@@ -21,6 +22,7 @@ class TokenPairSerializer(serializers.Serializer[Any]):
 
 
 class UserRegisterApi(APIView):
+    required_scopes = NO_API_KEYS
     rate_limit_scopes = {"POST": "register"}
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
@@ -52,6 +54,7 @@ class UserRegisterApi(APIView):
 class UserLoginApi(APIView):
     """Exchange credentials (and a code when 2FA is on) for a JWT access/refresh pair."""
 
+    required_scopes = NO_API_KEYS
     rate_limit_scopes = {"POST": "login"}
 
     permission_classes = [AllowAny]
@@ -81,6 +84,7 @@ class UserLoginApi(APIView):
 class TokenRefreshApi(APIView):
     """Rotate a refresh token: the old one is blacklisted, a new pair comes back."""
 
+    required_scopes = NO_API_KEYS
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
 
@@ -101,6 +105,7 @@ class TokenRefreshApi(APIView):
 class UserLogoutApi(APIView):
     """Blacklist the given refresh token of the signed-in user."""
 
+    required_scopes = NO_API_KEYS
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer[Any]):
@@ -118,6 +123,8 @@ class UserLogoutApi(APIView):
 
 
 class UserMeApi(APIView):
+    required_scopes = {"GET": Scope.READ}
+
     class OutputSerializer(serializers.Serializer[Any]):
         class Meta:
             ref_name = "UserMeOutput"
@@ -154,6 +161,7 @@ class OtpInputSerializer(serializers.Serializer[Any]):
 class TwoFactorSetupApi(APIView):
     """Start enabling 2FA: a new secret, its otpauth:// URI and a QR code to scan."""
 
+    required_scopes = NO_API_KEYS
     rate_limit_scopes = {"POST": "otp"}
 
     class OutputSerializer(serializers.Serializer[Any]):
@@ -173,6 +181,7 @@ class TwoFactorSetupApi(APIView):
 class TwoFactorVerifyApi(APIView):
     """Turn 2FA on with a current code; returns one-time backup codes, shown this once."""
 
+    required_scopes = NO_API_KEYS
     rate_limit_scopes = {"POST": "otp"}
 
     @extend_schema(
@@ -195,6 +204,7 @@ class TwoFactorVerifyApi(APIView):
 
 
 class TwoFactorDisableApi(APIView):
+    required_scopes = NO_API_KEYS
     rate_limit_scopes = {"POST": "otp"}
 
     @extend_schema(
@@ -209,6 +219,8 @@ class TwoFactorDisableApi(APIView):
 
 
 class TwoFactorStatusApi(APIView):
+    required_scopes = NO_API_KEYS
+
     class OutputSerializer(serializers.Serializer[Any]):
         class Meta:
             ref_name = "TwoFactorStatusOutput"

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from accounts.selectors import authenticated_user
 from apikeys import services, usage
 from apikeys.models import ApiKey
-from exchange.core.scopes import Scope
+from exchange.core.scopes import NO_API_KEYS, Scope
 
 
 def key_payload(api_key: ApiKey) -> dict[str, Any]:
@@ -52,6 +52,7 @@ class NewKeySerializer(KeySerializer):
 
 
 class ApiKeysApi(APIView):
+    required_scopes = NO_API_KEYS
     rate_limit_scopes = {"POST": "otp"}
 
     class InputSerializer(serializers.Serializer[Any]):
@@ -90,6 +91,7 @@ class ApiKeysApi(APIView):
 
 
 class ApiKeyDetailApi(APIView):
+    required_scopes = NO_API_KEYS
     rate_limit_scopes = {"PATCH": "otp"}  # a change may carry a code
 
     class ChangeSerializer(serializers.Serializer[Any]):
@@ -122,6 +124,8 @@ class ApiKeyDetailApi(APIView):
 
 
 class ApiKeyUsageApi(APIView):
+    required_scopes = NO_API_KEYS
+
     @extend_schema(
         responses={
             200: inline_serializer(

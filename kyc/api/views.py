@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.permissions import StaffSecondFactor, second_factor_verified
 from accounts.selectors import authenticated_user
 from exchange.core.pagination import Pagination, paginated
+from exchange.core.scopes import NO_API_KEYS
 from kyc import selectors, services
 from kyc.files import document_file_response
 from kyc.models import Document, DocumentType, Verification
@@ -65,6 +66,8 @@ class VerificationOutputSerializer(serializers.ModelSerializer[Verification]):
 class KycDetailsSubmitApi(APIView):
     """Enter identity details: starts (or edits) the draft verification for the next level."""
 
+    required_scopes = NO_API_KEYS
+
     class InputSerializer(serializers.Serializer[Any]):
         full_name = serializers.CharField(max_length=200)
         date_of_birth = serializers.DateField()
@@ -84,6 +87,8 @@ class KycDetailsSubmitApi(APIView):
 
 class KycStatusApi(APIView):
     """The user's level, status, and the verification in progress (or the last one)."""
+
+    required_scopes = NO_API_KEYS
 
     @extend_schema(
         responses={
@@ -112,6 +117,8 @@ class KycStatusApi(APIView):
 class KycSubmitApi(APIView):
     """Send the draft (details and documents) to compliance."""
 
+    required_scopes = NO_API_KEYS
+
     @extend_schema(request=None, responses={200: VerificationOutputSerializer})
     def post(self, request: Request) -> Response:
         verification = services.submit_verification(user=authenticated_user(request))
@@ -119,6 +126,7 @@ class KycSubmitApi(APIView):
 
 
 class KycDocumentsApi(APIView):
+    required_scopes = NO_API_KEYS
     parser_classes = [MultiPartParser]
 
     class InputSerializer(serializers.Serializer[Any]):
@@ -149,6 +157,8 @@ class KycDocumentsApi(APIView):
 class KycDocumentFileApi(APIView):
     """The document's file: for its owner and compliance staff (with a second factor); 404 for anyone else."""
 
+    required_scopes = NO_API_KEYS
+
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request: Request, document_id: int) -> FileResponse:
         document = selectors.access_document_by_id(
@@ -169,6 +179,7 @@ class StaffVerificationSerializer(VerificationOutputSerializer):
 class KycPendingListApi(APIView):
     """Compliance: the review queue, oldest submission first."""
 
+    required_scopes = NO_API_KEYS
     permission_classes = COMPLIANCE_STAFF
 
     @extend_schema(responses={200: paginated("StaffVerificationPage", StaffVerificationSerializer(many=True))})
@@ -179,6 +190,7 @@ class KycPendingListApi(APIView):
 
 
 class KycApproveApi(APIView):
+    required_scopes = NO_API_KEYS
     permission_classes = COMPLIANCE_STAFF
 
     @extend_schema(request=None, responses={200: StaffVerificationSerializer})
@@ -190,6 +202,7 @@ class KycApproveApi(APIView):
 
 
 class KycRejectApi(APIView):
+    required_scopes = NO_API_KEYS
     permission_classes = COMPLIANCE_STAFF
 
     class InputSerializer(serializers.Serializer[Any]):

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from exchange.core.errors import ValidationFailed
 from exchange.core.money import plain
+from exchange.core.scopes import Scope
 from trading import marketdata, services
 from trading.api.views import bounded_int
 from trading.models import MarketStatus, MatchingAlgorithm
@@ -72,6 +73,7 @@ CANDLE_SCHEMA = inline_serializer(
 
 
 class PairsApi(APIView):
+    required_scopes = {"GET": Scope.READ}
     permission_classes = [AllowAny]
 
     @extend_schema(responses={200: PAIR_SCHEMA}, description="Every market with its rules and status.")
@@ -80,6 +82,7 @@ class PairsApi(APIView):
 
 
 class PricesApi(APIView):
+    required_scopes = {"GET": Scope.READ}
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -99,6 +102,7 @@ class PricesApi(APIView):
 
 
 class TickerApi(APIView):
+    required_scopes = {"GET": Scope.READ}
     permission_classes = [AllowAny]
 
     @extend_schema(responses={200: TICKER_SCHEMA}, description="The last 24 hours of one market, and its best prices.")
@@ -107,6 +111,7 @@ class TickerApi(APIView):
 
 
 class StatsApi(APIView):
+    required_scopes = {"GET": Scope.READ}
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -159,6 +164,7 @@ def _moment(request: Request, name: str) -> datetime | None:
 
 
 class CandlesApi(APIView):
+    required_scopes = {"GET": Scope.READ}
     permission_classes = [AllowAny]
 
     @extend_schema(

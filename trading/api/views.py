@@ -15,6 +15,7 @@ from accounts.selectors import authenticated_user
 from exchange.core.errors import ValidationFailed
 from exchange.core.money import plain
 from exchange.core.pagination import Pagination, paginated
+from exchange.core.scopes import Scope
 from kyc.permissions import requires_kyc_level
 from trading import selectors, services
 from trading.models import Market, Order, OrderType, SelfTradePrevention, Side, TimeInForce, Trade
@@ -101,6 +102,7 @@ class OrderSerializer(serializers.Serializer[Any]):
 
 
 class OrdersApi(APIView):
+    required_scopes = {"GET": Scope.READ, "POST": Scope.TRADE, "DELETE": Scope.TRADE}
     rate_limit_scopes = {"POST": "order"}
 
     class InputSerializer(serializers.Serializer[Any]):
@@ -173,6 +175,8 @@ class OrdersApi(APIView):
 
 
 class OrderDetailApi(APIView):
+    required_scopes = {"GET": Scope.READ, "DELETE": Scope.TRADE}
+
     @extend_schema(responses={200: OrderSerializer})
     def get(self, request: Request, order_id: int) -> Response:
         return Response(order_payload(selectors.order_of(user=authenticated_user(request), order_id=order_id)))
@@ -189,6 +193,8 @@ class OrderDetailApi(APIView):
 
 
 class FillsApi(APIView):
+    required_scopes = {"GET": Scope.READ}
+
     @extend_schema(
         parameters=[OpenApiParameter("symbol", str, required=False)],
         responses={
@@ -247,6 +253,7 @@ def book_payload(market: Market, depth: int) -> dict[str, Any]:
 
 
 class OrderBookApi(APIView):
+    required_scopes = {"GET": Scope.READ}
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -270,6 +277,7 @@ class OrderBookApi(APIView):
 
 
 class TradesApi(APIView):
+    required_scopes = {"GET": Scope.READ}
     permission_classes = [AllowAny]
 
     @extend_schema(

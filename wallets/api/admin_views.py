@@ -15,6 +15,7 @@ from accounts.permissions import StaffSecondFactor
 from accounts.selectors import authenticated_user
 from exchange.core.money import parse_amount, trimmed
 from exchange.core.pagination import Pagination, paginated
+from exchange.core.scopes import NO_API_KEYS
 from wallets import services, treasury
 from wallets.models import Asset, ColdWallet, ColdWalletAddressChange, ColdWalletTransfer, ColdWalletTransferDirection
 
@@ -67,6 +68,7 @@ def transfer_payload(transfer: ColdWalletTransfer) -> dict[str, Any]:
 
 
 class ExchangeWalletsApi(APIView):
+    required_scopes = NO_API_KEYS
     permission_classes = TREASURY_STAFF
 
     @extend_schema(
@@ -100,6 +102,7 @@ class ExchangeWalletsApi(APIView):
 
 
 class ColdWalletsApi(APIView):
+    required_scopes = NO_API_KEYS
     permission_classes = TREASURY_STAFF
 
     @extend_schema(
@@ -121,6 +124,7 @@ class ColdWalletsApi(APIView):
 
 
 class ColdTransfersApi(APIView):
+    required_scopes = NO_API_KEYS
     permission_classes = TREASURY_STAFF
 
     class InputSerializer(serializers.Serializer[Any]):
@@ -153,6 +157,7 @@ class ColdTransfersApi(APIView):
 
 
 class ColdTransferApproveApi(APIView):
+    required_scopes = NO_API_KEYS
     permission_classes = TREASURY_STAFF
 
     @extend_schema(request=None, responses={200: COLD_TRANSFER_SCHEMA})
@@ -162,6 +167,7 @@ class ColdTransferApproveApi(APIView):
 
 
 class ColdTransferExecuteApi(APIView):
+    required_scopes = NO_API_KEYS
     permission_classes = TREASURY_STAFF
 
     @extend_schema(request=None, responses={200: COLD_TRANSFER_SCHEMA})
@@ -202,6 +208,7 @@ def address_change_payload(change: ColdWalletAddressChange) -> dict[str, Any]:
 class ColdWalletChangesApi(APIView):
     """Cold-wallet address changes: asked for by one treasury member, applied when another approves."""
 
+    required_scopes = NO_API_KEYS
     permission_classes = TREASURY_STAFF
 
     class InputSerializer(serializers.Serializer[Any]):
@@ -231,6 +238,7 @@ class ColdWalletChangesApi(APIView):
 
 
 class ColdWalletChangeApproveApi(APIView):
+    required_scopes = NO_API_KEYS
     permission_classes = TREASURY_STAFF
 
     @extend_schema(request=None, responses={200: COLD_ADDRESS_CHANGE_SCHEMA})
@@ -240,6 +248,7 @@ class ColdWalletChangeApproveApi(APIView):
 
 
 class ColdWalletChangeRejectApi(APIView):
+    required_scopes = NO_API_KEYS
     permission_classes = TREASURY_STAFF
 
     @extend_schema(request=None, responses={200: COLD_ADDRESS_CHANGE_SCHEMA})

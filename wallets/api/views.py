@@ -14,6 +14,7 @@ from accounts.selectors import authenticated_user
 from exchange.core.errors import NotFound, ValidationFailed
 from exchange.core.money import parse_amount, plain, trimmed
 from exchange.core.pagination import Pagination, paginated
+from exchange.core.scopes import NO_API_KEYS, Scope
 from wallets import selectors, services, withdrawals
 from wallets.models import Deposit, DepositAddress, DepositStatus, WalletSettings, Withdrawal, WithdrawalAddress
 
@@ -87,6 +88,8 @@ def withdrawal_payload(withdrawal: Withdrawal) -> dict[str, Any]:
 
 
 class BalancesApi(APIView):
+    required_scopes = {"GET": Scope.READ}
+
     @extend_schema(
         responses={
             200: inline_serializer(
@@ -112,6 +115,8 @@ class BalancesApi(APIView):
 class DepositApi(APIView):
     """Simulated networks only (development and demo): someone sends `amount` to your deposit address."""
 
+    required_scopes = NO_API_KEYS
+
     class InputSerializer(serializers.Serializer[Any]):
         asset = serializers.CharField(max_length=16)
         amount = serializers.JSONField()
@@ -130,6 +135,7 @@ class DepositApi(APIView):
 
 
 class WithdrawApi(APIView):
+    required_scopes = {"POST": Scope.WITHDRAW}
     rate_limit_scopes = {"POST": "withdraw"}
 
     class InputSerializer(serializers.Serializer[Any]):
@@ -158,6 +164,8 @@ class WithdrawApi(APIView):
 
 
 class WithdrawalDetailApi(APIView):
+    required_scopes = {"GET": Scope.READ}
+
     @extend_schema(responses={200: TransactionSerializer})
     def get(self, request: Request, withdrawal_id: int) -> Response:
         withdrawal = selectors.access_withdrawal_by_id(user=authenticated_user(request), withdrawal_id=withdrawal_id)
@@ -165,6 +173,7 @@ class WithdrawalDetailApi(APIView):
 
 
 class WithdrawalConfirmApi(APIView):
+    required_scopes = {"POST": Scope.WITHDRAW}
     rate_limit_scopes = {"POST": "withdraw"}
 
     class InputSerializer(serializers.Serializer[Any]):
@@ -186,6 +195,7 @@ class WithdrawalConfirmApi(APIView):
 class WithdrawalResendConfirmationApi(APIView):
     """Email a new confirmation link (the earlier links stop working); once a minute at most."""
 
+    required_scopes = {"POST": Scope.WITHDRAW}
     rate_limit_scopes = {"POST": "withdraw"}
 
     @extend_schema(request=None, responses={200: TransactionSerializer})
@@ -195,6 +205,8 @@ class WithdrawalResendConfirmationApi(APIView):
 
 
 class WithdrawalCancelApi(APIView):
+    required_scopes = {"POST": Scope.WITHDRAW}
+
     @extend_schema(request=None, responses={200: TransactionSerializer})
     def post(self, request: Request, withdrawal_id: int) -> Response:
         withdrawal = withdrawals.cancel_withdrawal(user=authenticated_user(request), withdrawal_id=withdrawal_id)
@@ -202,6 +214,8 @@ class WithdrawalCancelApi(APIView):
 
 
 class TransactionsApi(APIView):
+    required_scopes = {"GET": Scope.READ}
+
     @extend_schema(
         parameters=[
             OpenApiParameter("asset", str, required=False),
@@ -235,6 +249,8 @@ class TransactionsApi(APIView):
 
 
 class DepositAddressesApi(APIView):
+    required_scopes = {"GET": Scope.READ}
+
     class InputSerializer(serializers.Serializer[Any]):
         asset = serializers.CharField(max_length=16)
 
@@ -269,6 +285,8 @@ def _address_payload(entry: WithdrawalAddress) -> dict[str, Any]:
 
 
 class AddressBookApi(APIView):
+    required_scopes = {"GET": Scope.READ}
+
     class InputSerializer(serializers.Serializer[Any]):
         asset = serializers.CharField(max_length=16)
         address = serializers.CharField(max_length=200)
@@ -311,6 +329,8 @@ class AddressBookApi(APIView):
 
 
 class AddressBookEntryApi(APIView):
+    required_scopes = NO_API_KEYS
+
     @extend_schema(responses={204: None})
     def delete(self, request: Request, entry_id: int) -> Response:
         deleted, _ = WithdrawalAddress.objects.filter(pk=entry_id, user=authenticated_user(request)).delete()
@@ -320,6 +340,8 @@ class AddressBookEntryApi(APIView):
 
 
 class WalletSettingsApi(APIView):
+    required_scopes = NO_API_KEYS
+
     class InputSerializer(serializers.Serializer[Any]):
         whitelist_only = serializers.BooleanField()
         otp = serializers.CharField(max_length=32, required=False, allow_blank=True)
