@@ -3,9 +3,9 @@
 A request is verified when its session passed a code (django-otp's `is_verified()`: the site's login
 calls `django_otp.login` after the code), or when its JWT was issued by a login that passed one: such
 a token names, in its `otp_device` claim, the device that took the code, and says `"otp"` in its
-`amr` claim (RFC 8176). Like django-otp for sessions, a token counts only while that device is still
-a confirmed device of the user, so turning 2FA off ends it. An API key is never verified (and cannot
-reach staff endpoints at all: apikeys.authentication).
+`amr` claim (RFC 8176; accounts/token_claims.py). Like django-otp for sessions, a token counts only
+while that device is still a confirmed device of the user, so turning 2FA off ends it. An API key is
+never verified (and cannot reach staff endpoints at all: apikeys.authentication).
 
 Every staff API view lists `StaffSecondFactor` after its role permission; staff pages and selectors
 call `second_factor_verified`.
@@ -13,11 +13,8 @@ call `second_factor_verified`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from django_otp.models import Device
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -25,11 +22,9 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import User
 from accounts.selectors import authenticated_user
+from accounts.services import has_two_factor
+from accounts.token_claims import token_verified
 from exchange.core.errors import DomainError
-
-AMR_CLAIM = "amr"
-OTP_METHOD = "otp"
-DEVICE_CLAIM = "otp_device"
 
 
 class StaffTwoFactorRequired(DomainError, PermissionDenied):
@@ -43,21 +38,6 @@ class StaffTwoFactorRequired(DomainError, PermissionDenied):
     )
 
 
-def second_factor_claims(device: Device) -> dict[str, Any]:
-    """Return the claims of a token issued by a login that this device's code passed."""
-    return {AMR_CLAIM: ["pwd", OTP_METHOD], DEVICE_CLAIM: device.persistent_id}
-
-
-def _token_verified(user: Any, token: Token) -> bool:
-    if OTP_METHOD not in (token.get(AMR_CLAIM) or []):
-        return False
-    persistent_id = token.get(DEVICE_CLAIM)
-    if not isinstance(persistent_id, str):
-        return False
-    device = Device.from_persistent_id(persistent_id)
-    return device is not None and device.user_id == user.pk and device.confirmed
-
-
 def second_factor_verified(request: HttpRequest | Request) -> bool:
     """Return whether the credential of this request passed a second factor."""
     user = request.user
@@ -65,7 +45,7 @@ def second_factor_verified(request: HttpRequest | Request) -> bool:
         return False
     auth = getattr(request, "auth", None)  # only DRF requests have one: the JWT, an API key, or None
     if isinstance(auth, Token):
-        return _token_verified(user, auth)
+        return token_verified(user, auth)
     if auth is not None:
         return False  # an API key, or any other credential that is not a session
     is_verified = getattr(user, "is_verified", None)  # django-otp's OTPMiddleware installs it
@@ -74,8 +54,6 @@ def second_factor_verified(request: HttpRequest | Request) -> bool:
 
 def staff_two_factor_required(user: User) -> StaffTwoFactorRequired:
     """Return the refusal for a staff member whose sign-in passed no second factor (saying whether 2FA is on)."""
-    from accounts.services import has_two_factor  # the services put this module's claims into tokens
-
     return StaffTwoFactorRequired(details={"two_factor_enabled": has_two_factor(user)})
 
 

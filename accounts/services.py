@@ -33,7 +33,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from accounts import audit, login_guard
 from accounts.lock_objects import lock_outstanding_token, lock_user
 from accounts.models import AuditAction, Notification, User
-from accounts.permissions import AMR_CLAIM, DEVICE_CLAIM, second_factor_claims
+from accounts.token_claims import AMR_CLAIM, DEVICE_CLAIM, second_factor_claims
 from exchange.core import client_address, streams
 from exchange.core.errors import Conflict, DomainError, ValidationFailed
 
@@ -209,7 +209,7 @@ def pass_second_factor(*, step: PasswordStep, code: str | None) -> Device:
 def login_api(*, request: HttpRequest | None, username: str, password: str, otp: str | None) -> TokenPair:
     """Check credentials and, when 2FA is on, a code; return a fresh access/refresh pair.
 
-    The tokens of a login that passed a code say so (accounts/permissions.py): staff endpoints take no other.
+    The tokens of a login that passed a code say so (accounts/token_claims.py): staff endpoints take no other.
     """
     step = check_password(request=request, username=username, password=password)
     device = pass_second_factor(step=step, code=otp) if step.needs_code else None
