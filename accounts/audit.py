@@ -23,18 +23,16 @@ from exchange.core.queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
-# Actions the user is told about by email (besides seeing them under "recent activity").
-EMAILED = {
-    AuditAction.TWO_FACTOR_ENABLED: "Two-factor authentication was turned on for your account.",
-    AuditAction.TWO_FACTOR_DISABLED: "Two-factor authentication was turned off for your account.",
-    AuditAction.PASSWORD_CHANGED: "Your password was changed.",
-    AuditAction.LOGIN_FAILURES_ALERT: (
-        "Many wrong passwords were tried for your account within the hour, from many addresses. Sign-ins from "
-        "addresses you never used are slowed down for now; with two-factor authentication on, your password "
-        "and a code always sign you in. Turn it on if it is off, and choose a new password if it is weak."
-    ),
-}
-EMAIL_TITLES = {AuditAction.LOGIN_FAILURES_ALERT: "Many failed sign-ins on your account"}
+# Actions the user is told about (in the app and by email) besides seeing them under "recent activity";
+# a sign-in is told only from an address never seen for the account. The words: accounts.notifications.
+TOLD = frozenset(
+    {
+        AuditAction.TWO_FACTOR_ENABLED,
+        AuditAction.TWO_FACTOR_DISABLED,
+        AuditAction.PASSWORD_CHANGED,
+        AuditAction.LOGIN_FAILURES_ALERT,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -71,12 +69,12 @@ def record(action: str, *, user: User | None, actor: User | None = None, **detai
     event = AuditEvent.objects.create(
         action=action, user=user, actor=actor, ip=origin.ip, user_agent=origin.user_agent, details=details
     )
-    if user is not None:
-        if action in EMAILED:
-            title = EMAIL_TITLES.get(AuditAction(action), "Security change on your account")
-            _email_later(user, title, EMAILED[AuditAction(action)], origin)
-        elif action == AuditAction.LOGIN_SUCCEEDED and origin.ip and _new_address(user, origin.ip, event.pk):
-            _email_later(user, "Sign-in from a new address", "Your account was signed in to.", origin)
+    if user is not None and (
+        action in TOLD
+        or (action == AuditAction.LOGIN_SUCCEEDED and origin.ip and _new_address(user, origin.ip, event.pk))
+    ):
+        # By Celery after commit, as every notification goes: no mail server on the request's path.
+        enqueue_on_commit("accounts.tasks.notify_security_event", event.pk)
     return event
 
 
@@ -84,13 +82,6 @@ def _new_address(user: User, ip: str, event_id: int) -> bool:
     """Whether the user signed in before, but never from this address."""
     earlier = AuditEvent.objects.filter(user=user, action=AuditAction.LOGIN_SUCCEEDED).exclude(pk=event_id)
     return earlier.exists() and not earlier.filter(ip=ip).exists()
-
-
-def _email_later(user: User, title: str, body: str, origin: Origin) -> None:
-    """Notify by Celery after commit, as every notification goes: no mail server on the request's path."""
-    where = f" From {origin.ip}" + (f" ({origin.user_agent})" if origin.user_agent else "") + "." if origin.ip else ""
-    text = f"{body}{where} If this was not you, change your password and contact support."
-    enqueue_on_commit("accounts.tasks.notify_security_event", user.pk, title, text)
 
 
 def recent_activity(*, user: User, limit: int = 20) -> list[AuditEvent]:

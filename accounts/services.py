@@ -33,6 +33,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from accounts import audit, login_guard
 from accounts.lock_objects import lock_outstanding_token, lock_user
 from accounts.models import AuditAction, Notification, User
+from accounts.notifications import Notice, email_of
 from accounts.token_claims import AMR_CLAIM, DEVICE_CLAIM, second_factor_claims
 from exchange.core import client_address, streams
 from exchange.core.errors import Conflict, DomainError, ValidationFailed
@@ -448,18 +449,20 @@ def confirmed_totp_device(*, user: User) -> TOTPDevice:
 # --- Notifications ----------------------------------------------------------------------------------
 
 
-def notify_user(*, user_id: int, title: str, body: str, link: str = "", email: bool = True) -> Notification:
+def notify_user(notice: Notice, *, email: bool = True) -> Notification:
     """Record an in-app notification and send it by email. Called from Celery tasks, after commit."""
-    user = User.objects.get(pk=user_id)
-    notification = Notification.objects.create(user=user, title=title, body=body, link=link)
-    message = {"type": "user.notification", "id": notification.pk, "title": title, "body": body, "link": link}
-    message["created_at"] = notification.created_at.isoformat()
-    transaction.on_commit(lambda: streams.publish_to_users([user_id], message))  # the toast on open pages
+    user = User.objects.get(pk=notice.user_id)
+    notification = Notification.objects.create(user=user, title=notice.title, body=notice.body, link=notice.link)
+    message = {
+        "type": "user.notification",
+        "id": notification.pk,
+        "title": notice.title,
+        "body": notice.body,
+        "link": notice.link,
+        "created_at": notification.created_at.isoformat(),
+    }
+    transaction.on_commit(lambda: streams.publish_to_users([user.pk], message))  # the toast on open pages
     if email and user.email:
-        send_mail(
-            subject=f"[{settings.SITE_NAME}] {title}",
-            message=f"{body}\n\n{settings.SITE_URL}{link}" if link else body,
-            from_email=None,
-            recipient_list=[user.email],
-        )
+        sent = email_of(notice)
+        send_mail(subject=sent.subject, message=sent.body, from_email=None, recipient_list=[user.email])
     return notification

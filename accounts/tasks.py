@@ -1,9 +1,13 @@
-"""Periodic account housekeeping."""
+"""Account jobs: periodic housekeeping, and telling users of security events. They take ids."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.core.management import call_command
+
+from accounts import notifications
+from accounts.models import AuditEvent
+from accounts.services import notify_user
 
 
 @shared_task
@@ -13,8 +17,6 @@ def flush_expired_tokens() -> None:
 
 
 @shared_task(ignore_result=True)
-def notify_security_event(user_id: int, title: str, body: str) -> None:
+def notify_security_event(event_id: int) -> None:
     """Tell the user of a security event (new sign-in address, 2FA or password change), in app and by email."""
-    from accounts.services import notify_user
-
-    notify_user(user_id=user_id, title=title, body=body, link="/security")
+    notify_user(notifications.security_event(AuditEvent.objects.get(pk=event_id)))

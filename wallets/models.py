@@ -22,6 +22,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 
+from exchange.core.money import EXACT
+
 # Every amount column: 36 digits, 18 after the point (enough for any chain's smallest unit).
 AMOUNT_DIGITS, AMOUNT_PLACES = 36, 18
 ZERO = Decimal("0")
@@ -282,8 +284,8 @@ class Withdrawal(models.Model):
 
     @property
     def net_amount(self) -> Decimal:
-        net: Decimal = self.amount - self.fee
-        return net
+        """What the address receives: the amount less the fee, exactly (a stored amount has up to 36 digits)."""
+        return EXACT.subtract(self.amount, self.fee)
 
     @property
     def holds_funds(self) -> bool:

@@ -9,8 +9,8 @@ from celery import shared_task
 from django.conf import settings
 
 from accounts.services import notify_user
-from wallets import services
-from wallets.models import Asset, Deposit, DepositStatus, Withdrawal, WithdrawalStatus
+from wallets import notifications, services
+from wallets.models import Asset, Deposit, Withdrawal, WithdrawalStatus
 from wallets.networks import SimulatedNetwork, adapter_for
 
 logger = logging.getLogger(__name__)
@@ -38,29 +38,14 @@ def scan_deposits() -> int:
 
 @shared_task
 def notify_deposit_credited(deposit_id: int) -> None:
-    deposit = Deposit.objects.select_related("asset").get(pk=deposit_id)
-    notify_user(
-        user_id=deposit.user_id,
-        title=f"Deposit credited: {deposit.amount.normalize():f} {deposit.asset.code}",
-        body=f"{deposit.amount.normalize():f} {deposit.asset.code} arrived (transaction {deposit.txid}).",
-        link="/wallet",
-    )
+    """Tell the user a deposit is credited."""
+    notify_user(notifications.deposit_credited(Deposit.objects.select_related("asset").get(pk=deposit_id)))
 
 
 @shared_task
 def notify_deposit_held(deposit_id: int) -> None:
     """Tell the user a deposit is held for review (crediting failed), or was rejected, and why."""
-    deposit = Deposit.objects.select_related("asset").get(pk=deposit_id)
-    amount = f"{deposit.amount.normalize():f} {deposit.asset.code}"
-    if deposit.status == DepositStatus.REJECTED:
-        title, body = f"Deposit of {amount}: rejected", f"Reason: {deposit.hold_reason}"
-    else:
-        title = f"Deposit of {amount}: held for review"
-        body = (
-            f"It arrived (transaction {deposit.txid}) but could not be credited automatically; our treasury team "
-            "is looking at it. Nothing is lost: you are told as soon as it is decided."
-        )
-    notify_user(user_id=deposit.user_id, title=title, body=body, link="/wallet/deposit")
+    notify_user(notifications.deposit_held(Deposit.objects.select_related("asset").get(pk=deposit_id)))
 
 
 @shared_task(autoretry_for=(OSError, SMTPException), retry_backoff=True, retry_backoff_max=300, max_retries=8)
@@ -70,7 +55,6 @@ def send_withdrawal_confirmation(withdrawal_id: int, token: str) -> bool:
     A link replaced by a newer one (the user asked again) is not sent. The mail server away is retried
     with a growing delay; until the email is handed over, the withdrawal's page says it is on its way.
     """
-    from django.conf import settings as django_settings
     from django.core.mail import send_mail
 
     from wallets.withdrawals import confirmation_is_current, confirmation_link, mark_confirmation_sent
@@ -78,18 +62,8 @@ def send_withdrawal_confirmation(withdrawal_id: int, token: str) -> bool:
     if not confirmation_is_current(withdrawal_id=withdrawal_id, token=token):
         return False
     withdrawal = Withdrawal.objects.select_related("user", "asset").get(pk=withdrawal_id)
-    send_mail(
-        subject=f"[{django_settings.SITE_NAME}] Confirm your withdrawal of {withdrawal.amount.normalize():f} "
-        f"{withdrawal.asset.code}",
-        message=(
-            f"You asked to withdraw {withdrawal.amount.normalize():f} {withdrawal.asset.code} to "
-            f"{withdrawal.address} (you receive {withdrawal.net_amount.normalize():f} after the fee).\n\n"
-            f"Confirm it: {confirmation_link(withdrawal.pk, token)}\n\n"
-            "If this was not you, do not click: cancel it in your wallet and change your password."
-        ),
-        from_email=None,
-        recipient_list=[withdrawal.user.email],
-    )
+    email = notifications.withdrawal_confirmation(withdrawal, link=confirmation_link(withdrawal.pk, token))
+    send_mail(subject=email.subject, message=email.body, from_email=None, recipient_list=[withdrawal.user.email])
     return mark_confirmation_sent(withdrawal_id=withdrawal_id, token=token)
 
 
@@ -114,17 +88,9 @@ def retry_waiting_withdrawals() -> int:
 
 @shared_task
 def notify_withdrawal_status(withdrawal_id: int, status: str) -> None:
+    """Tell the user a withdrawal reached `status` (completed, rejected, waiting for the hot wallet ...)."""
     withdrawal = Withdrawal.objects.select_related("asset").get(pk=withdrawal_id)
-    amount = f"{withdrawal.amount.normalize():f} {withdrawal.asset.code}"
-    label = WithdrawalStatus(status).label.lower()
-    body = {
-        WithdrawalStatus.COMPLETED: f"Sent to {withdrawal.address} (transaction {withdrawal.txid}).",
-        WithdrawalStatus.REJECTED: f"Reason: {withdrawal.failure_reason}. The funds are back in your balance.",
-        WithdrawalStatus.CANCELLED: "The funds are back in your balance.",
-        WithdrawalStatus.FAILED: "It could not be sent; the funds are back in your balance.",
-        WithdrawalStatus.WAITING_HOT_WALLET: "It is approved and goes out as soon as the hot wallet is refilled.",
-    }.get(WithdrawalStatus(status), "")
-    notify_user(user_id=withdrawal.user_id, title=f"Withdrawal of {amount}: {label}", body=body, link="/wallet")
+    notify_user(notifications.withdrawal_status(withdrawal, status))
 
 
 @shared_task

@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.notifications import Notice
 from accounts.services import notify_user
 from accounts.tests.factories import UserFactory
 from trading import services
@@ -435,7 +436,7 @@ def test_the_dashboard_shows_orders_trades_transfers_and_notifications(client: A
     place(alice, side="sell", type="limit", price="60000", quantity="0.5")
     place(bob, side="buy", type="limit", price="60000", quantity="0.2")
     drain(engine_for("BTC-USDT"))
-    notify_user(user_id=alice.pk, title="You are verified: level 1", body="You can now trade.", email=False)
+    notify_user(Notice(user_id=alice.pk, title="You are verified: level 1", body="You can now trade."), email=False)
     client.force_login(alice)
 
     response = client.get("/")

@@ -34,6 +34,7 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from accounts.models import User
+from accounts.notifications import Notice
 from accounts.services import change_password, issue_tokens, notify_user
 from apikeys.services import NewKey, create_key
 from exchange.routing import websocket_application
@@ -203,7 +204,7 @@ def test_signing_out_of_a_session_signs_out_its_sockets_and_no_other(daphne: Dap
         # Then its page loses the user channel and is told so, the other page keeps it
         assert_signed_out(ws, "session_ended")
         assert_public_channels_work(ws)
-        notify_user(user_id=alice.pk, title="Still here", body="", email=False)
+        notify_user(Notice(user_id=alice.pk, title="Still here", body=""), email=False)
         assert receive_until(other, "notification")["title"] == "Still here"
         assert nothing_more(ws)
 
@@ -250,7 +251,7 @@ def test_a_fresh_access_token_before_the_expiry_keeps_the_user_channel(daphne: D
         auth_jwt(ws, alice)
         # Then nothing ends at the first token's expiry, and the user channel still carries her events
         assert nothing_more(ws, wait=3)
-        notify_user(user_id=alice.pk, title="Still here", body="", email=False)
+        notify_user(Notice(user_id=alice.pk, title="Still here", body=""), email=False)
         assert receive_until(ws, "notification")["title"] == "Still here"
 
 
@@ -271,7 +272,7 @@ def test_revoking_an_api_key_signs_out_the_sockets_it_authenticated(daphne: Daph
 
         # Then its socket is signed out, the other one's goes on
         assert_signed_out(ws, "api_key_revoked")
-        notify_user(user_id=alice.pk, title="Still here", body="", email=False)
+        notify_user(Notice(user_id=alice.pk, title="Still here", body=""), email=False)
         assert receive_until(other, "notification")["title"] == "Still here"
 
 
