@@ -14,7 +14,7 @@ from datetime import datetime
 from django.core.cache import cache
 from django.utils import timezone
 
-from wallets.audit import AuditResult
+from wallets.audit import AuditResult, run_audit
 
 logger = logging.getLogger(__name__)
 KEY = "wallets:ledger-audit:last"
@@ -56,6 +56,18 @@ def record_audit(result: AuditResult, *, source: str) -> AuditRun:
     except Exception:
         logger.exception("could not record the ledger audit's result (ok=%s)", run.ok)
     return run
+
+
+def scheduled_audit(*, source: str) -> bool:
+    """Check the ledger's invariants on a schedule and record the result; log an error when broken. Return if sound.
+
+    The log line is what alerts: nobody reads the dashboard at the hour an invariant breaks.
+    """
+    result = run_audit()
+    record_audit(result, source=source)
+    if not result.ok:
+        logger.error("ledger audit: %d problem(s): %s", len(result.problems), "; ".join(result.problems[:5]))
+    return result.ok
 
 
 def last_audit() -> AuditRun | None:

@@ -18,6 +18,8 @@ from accounts.models import AuditAction, User
 from exchange.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from exchange.core.money import multiply, quantize
 from exchange.core.queue import enqueue_on_commit
+from kyc.aml import flag_deposit_not_credited, record_event
+from kyc.models import AmlEventKind
 from wallets import ledger
 from wallets.lock_objects import lock_accounts, lock_deposit
 from wallets.models import (
@@ -199,8 +201,6 @@ def hold_deposit(*, deposit_id: int, reason: str) -> bool:
     Its own transaction, after the crediting one rolled back (no money moved). Returns whether it was
     held by this call (False: credited or held meanwhile).
     """
-    from kyc.aml import flag_deposit_not_credited
-
     reason = reason[:300]
     with transaction.atomic(durable=True):
         deposit = lock_deposit(deposit_id=deposit_id)
@@ -302,9 +302,6 @@ def credit_deposit(*, deposit_id: int) -> bool:
 
 def _credit_locked(deposit: Deposit) -> None:
     """Post a locked deposit to its user's balance, inside the caller's transaction."""
-    from kyc.aml import record_event
-    from kyc.models import AmlEventKind
-
     asset = deposit.asset
     if deposit.confirmations < asset.confirmations_required:
         raise Conflict(
@@ -332,3 +329,26 @@ def _credit_locked(deposit: Deposit) -> None:
         reference=f"deposit:{deposit.pk}",
     )
     enqueue_on_commit("wallets.tasks.notify_deposit_credited", deposit.pk)
+
+
+def scan_deposits() -> int:
+    """Record what reached our deposit addresses and credit what is confirmed; return how many credited.
+
+    A deposit that cannot be credited is held for treasury (hold_deposit), never tried again by the
+    next scan, and does not stop the others.
+    """
+    credited = 0
+    for asset in Asset.objects.filter(deposit_enabled=True):
+        network = adapter_for(asset)
+        if isinstance(network, SimulatedNetwork) and settings.SIMULATED_MINING:
+            network.mine(asset=asset)  # the simulated chain moves on as time passes
+        for deposit_id in record_seen_deposits(asset=asset):
+            try:
+                credited += credit_deposit(deposit_id=deposit_id)
+            except Exception as error:  # one bad deposit must not stop the others, nor be tried forever
+                logger.exception("crediting deposit %s failed: held for treasury", deposit_id)
+                try:
+                    hold_deposit(deposit_id=deposit_id, reason=failure_text(error))
+                except Exception:  # the database itself is failing: the next scan tries both again
+                    logger.exception("holding deposit %s failed too", deposit_id)
+    return credited

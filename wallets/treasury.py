@@ -389,6 +389,21 @@ def rebalance(*, asset: Asset) -> ColdWalletTransfer | None:
     return None
 
 
+def rebalance_all() -> int:
+    """Settle confirmed hot/cold transfers, then sweep or request refills, asset by asset; return how many settled."""
+    settled = 0
+    for pk in ColdWalletTransfer.objects.filter(status=ColdWalletTransferStatus.IN_TRANSIT).values_list(
+        "pk", flat=True
+    ):
+        settled += settle_transfer(transfer_id=pk)
+    for asset in Asset.objects.all():
+        try:
+            rebalance(asset=asset)
+        except Exception:  # one asset's trouble must not stop the others
+            logger.exception("rebalancing %s failed", asset.code)
+    return settled
+
+
 # --- Cold-wallet addresses ------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.urls import reverse
@@ -37,7 +38,7 @@ from exchange.core.queue import enqueue_on_commit
 from kyc.aml import record_event
 from kyc.models import AmlEventKind, AmlFlag, FlagStatus, LevelLimit
 from kyc.permissions import KycRequired
-from wallets import ledger, services
+from wallets import ledger, notifications, services
 from wallets.lock_objects import lock_accounts, lock_withdrawal
 from wallets.models import (
     HOLDING_WITHDRAWAL_STATUSES,
@@ -247,6 +248,20 @@ def confirmation_link(withdrawal_id: int, token: str) -> str:
     return f"{settings.SITE_URL}{reverse('wallets:withdrawal-confirm', args=[withdrawal_id])}?token={token}"
 
 
+def send_confirmation(*, withdrawal_id: int, token: str) -> bool:
+    """Email the link that confirms a withdrawal (the token exists only in this email); return if sent.
+
+    A link replaced by a newer one (the user asked again) is not sent. A mail server that fails raises,
+    for the job to try again; until the email is handed over, the withdrawal's page says it is on its way.
+    """
+    if not confirmation_is_current(withdrawal_id=withdrawal_id, token=token):
+        return False
+    withdrawal = Withdrawal.objects.select_related("user", "asset").get(pk=withdrawal_id)
+    email = notifications.withdrawal_confirmation(withdrawal, link=confirmation_link(withdrawal.pk, token))
+    send_mail(subject=email.subject, message=email.body, from_email=None, recipient_list=[withdrawal.user.email])
+    return mark_confirmation_sent(withdrawal_id=withdrawal_id, token=token)
+
+
 def _needs_review(withdrawal: Withdrawal) -> str:
     """Return why a withdrawal waits for staff review, or an empty string."""
     limits = LevelLimit.objects.filter(level=withdrawal.user.kyc_level).first()
@@ -397,6 +412,15 @@ def _fail_broadcast(*, withdrawal_id: int, reason: str) -> Withdrawal:
         withdrawal.save(update_fields=["status", "failure_reason", "updated_at"])
         _notify(withdrawal)
     return withdrawal
+
+
+def retry_waiting() -> int:
+    """Try again the withdrawals that wait for the hot wallet (after a refill, say); return how many went on."""
+    waiting = Withdrawal.objects.filter(status=WithdrawalStatus.WAITING_HOT_WALLET).order_by("pk")
+    return sum(
+        process_withdrawal(withdrawal_id=pk).status != WithdrawalStatus.WAITING_HOT_WALLET
+        for pk in waiting.values_list("pk", flat=True)
+    )
 
 
 def _notify(withdrawal: Withdrawal) -> None:

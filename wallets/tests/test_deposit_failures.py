@@ -31,7 +31,7 @@ HUGE = Decimal("900000000000000000")
 
 @pytest.fixture
 def errors():
-    with errors_logged("wallets.tasks") as log:
+    with errors_logged("wallets.services") as log:
         yield log
 
 
