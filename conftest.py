@@ -14,14 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from accounts.tests.factories import UserFactory
+from accounts import services
+from accounts.tests.factories import PASSWORD, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -43,10 +46,8 @@ def user(db: Any) -> Any:
 @pytest.fixture
 def auth_client(user: Any) -> APIClient:
     """An API client carrying a JWT access token of `user`."""
-    from accounts.services import issue_tokens
-
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_tokens(user=user).access}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {services.issue_tokens(user=user).access}")
     return client
 
 
@@ -73,10 +74,6 @@ def totp_code(device: TOTPDevice, steps_ahead: int = 0, *, refresh: bool = True)
 @pytest.fixture
 def two_factor_user(user: Any) -> Any:
     """A user with 2FA on: a confirmed authenticator device and backup codes (on `user.backup_codes`)."""
-    from django.conf import settings
-
-    from accounts import services
-
     services.start_two_factor_setup(user=user)
     device = TOTPDevice.objects.get(user=user)
     user.backup_codes = services.confirm_two_factor(user=user, code=totp_code(device))
@@ -89,9 +86,6 @@ def two_factor_user(user: Any) -> Any:
 
 def signed_in_with_2fa(client: Any, user: Any) -> Any:
     """Turn 2FA on for `user` and sign `client` in with password and code, as staff do for the admin."""
-    from accounts import services
-    from accounts.tests.factories import PASSWORD
-
     services.start_two_factor_setup(user=user)
     device = TOTPDevice.objects.get(user=user)
     services.confirm_two_factor(user=user, code=totp_code(device))
@@ -107,11 +101,6 @@ def api_signed_in_with_2fa(user: Any) -> APIClient:
     Turns 2FA on for `user` when it is off. Each call signs in anew, with a fresh backup code: a TOTP
     code is good once per 30-second step, and a test may sign one person in more than once.
     """
-    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-
-    from accounts import services
-    from accounts.tests.factories import PASSWORD
-
     if not services.has_two_factor(user):
         services.start_two_factor_setup(user=user)
         services.confirm_two_factor(user=user, code=totp_code(TOTPDevice.objects.get(user=user, confirmed=False)))
@@ -146,7 +135,7 @@ def browser() -> Iterator[Any]:
     # Playwright's sync API runs an event loop in this thread; the database calls made here are
     # ordinary blocking ones from the test, which is what Django's async guard would refuse.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415  (only the browser tests load Playwright)
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(

@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import sys
 
+from django.core.management import execute_from_command_line
+
+from exchange.env import ConfigError
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange.settings.base")
-    from django.core.management import execute_from_command_line
-
-    from exchange.env import ConfigError
-
     try:
         execute_from_command_line(sys.argv)
     except ConfigError as error:

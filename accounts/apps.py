@@ -9,10 +9,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import (
-            audit,  # noqa: F401  (connects the sign-in signals to the audit log)
-            services,
-        )
+        # Imported once the apps are ready (both load models): audit connects the sign-in signals to the log.
+        from accounts import audit, services  # noqa: F401, PLC0415
 
         # Every logout (the site's, the admin's) ends the streams its session authenticated.
         user_logged_out.connect(services.end_session_streams, dispatch_uid="accounts.end_session_streams")

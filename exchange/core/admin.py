@@ -20,6 +20,7 @@ from django.contrib.admin import helpers
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
@@ -193,8 +194,6 @@ def confirmation_page(
 
 def change_link(obj: Model) -> str:
     """Return the admin URL of a record's change (or view) page."""
-    from django.urls import reverse
-
     opts = obj._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
 
