@@ -58,13 +58,13 @@ from apikeys.authentication import ip_allowed
 from apikeys.authentication import verify as verify_api_key
 from apikeys.models import ApiKey
 from exchange.core import client_address
-from exchange.core.money import plain
 from exchange.core.scopes import Scope
 from exchange.core.streams import Credential, Deliver, fanout, in_db_thread, session_ref, user_group
-from trading import marketdata
-from trading.api.views import book_payload, order_payload
+from trading import marketdata, selectors
 from trading.events import market_group
 from trading.models import Market, Order
+from trading.payloads import book_payload, order_payload, ticker_payload
+from wallets.payloads import balance_payload
 from wallets.selectors import balances_of
 
 logger = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ async def _market(symbol: str) -> Market | None:
 @in_db_thread
 def _read_book(market: Market, read: _Read) -> dict[str, Any]:
     read.started = True  # from here on, a new subscriber waits for the next read
-    return book_payload(market, BOOK_DEPTH)
+    return book_payload(market, selectors.order_book(market=market, depth=BOOK_DEPTH))
 
 
 async def _book(market: Market) -> dict[str, Any]:
@@ -230,9 +230,7 @@ def _orders(user_id: int, order_ids: list[int]) -> list[dict[str, Any]]:
 
 @in_db_thread
 def _balances(user: User) -> list[dict[str, str]]:
-    return [
-        {"asset": b.asset, "available": plain(b.available), "locked": plain(b.locked)} for b in balances_of(user=user)
-    ]
+    return [balance_payload(balance) for balance in balances_of(user=user)]
 
 
 class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
@@ -459,7 +457,8 @@ class StreamConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if kind == "book":
             await self._send_snapshot(market)
         elif kind == "ticker":
-            await self.send_json({"type": "ticker", "channel": channel, **await marketdata.aticker(market)})
+            ticker = ticker_payload(await marketdata.aticker(market), market.quote.decimals, market.base.decimals)
+            await self.send_json({"type": "ticker", "channel": channel, **ticker})
 
     async def _unsubscribe(self, channel: str) -> None:
         kind, _, rest = channel.partition(":")

@@ -7,7 +7,8 @@ message carries, in order, the client message of each stream channel it touches 
 the level changes with the book's `seq`; `trades:SYMBOL`; `candles:SYMBOL:INTERVAL`;
 `ticker:SYMBOL`), each serialized once here, so a web process hands the same text to every
 subscriber: one message per batch, and each subscriber's messages of a batch leave in one write.
-`ts` is the commit time (milliseconds since the epoch). Publishing never fails a batch: the batch
+The levels, trades, candles and tickers in them are written by trading.payloads, as REST writes
+them. `ts` is the commit time (milliseconds since the epoch). Publishing never fails a batch: the batch
 is committed already, and a consumer that misses a book delta sees the gap in `seq` and sends its
 subscriber a new snapshot.
 """
@@ -22,9 +23,9 @@ from decimal import Decimal
 from typing import Any
 
 from exchange.core import streams
-from exchange.core.money import plain
 from exchange.core.streams import user_group
-from trading.marketdata import CandleRow, candle_fields
+from trading import payloads
+from trading.marketdata import CandleRow, Ticker
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,8 @@ class BatchEvents:
     trades: list[TradeEvent] = field(default_factory=list)
     orders: list[tuple[int, int, str]] = field(default_factory=list)  # (user id, order id, status)
     candles: dict[str, CandleRow] = field(default_factory=dict)  # interval -> its open candle, if traded
-    ticker: dict[str, Any] | None = None  # the market's ticker, when it is time to send one
+    ticker: Ticker | None = None  # the market's ticker, when it is time to send one
     committed_at: float = field(default_factory=time.time)
-
-
-def _levels(batch: BatchEvents, levels: list[tuple[Decimal, Decimal]]) -> list[list[str]]:
-    return [[plain(price, batch.price_places), plain(quantity, batch.quantity_places)] for price, quantity in levels]
 
 
 def market_group(symbol: str) -> str:
@@ -68,29 +65,23 @@ def _text(channel: str, body: dict[str, Any]) -> tuple[str, str]:
 def messages(batch: BatchEvents) -> list[tuple[str, dict[str, Any]]]:
     """Return (group, message) pairs for a committed batch."""
     symbol, ts = batch.symbol, round(batch.committed_at * 1000, 3)
+    places = batch.price_places, batch.quantity_places
     parts: list[tuple[str, str]] = []
     if batch.book_seq is not None:
         body = {"type": "book.delta", "symbol": symbol, "seq": batch.book_seq, "ts": ts}
-        body |= {"bids": _levels(batch, batch.bids), "asks": _levels(batch, batch.asks)}
+        body |= {"bids": payloads.book_levels(batch.bids, *places), "asks": payloads.book_levels(batch.asks, *places)}
         parts.append(_text(f"book:{symbol}", body))
     if batch.trades:
-        trades = [
-            {
-                "id": t.id,
-                "price": plain(t.price, batch.price_places),
-                "quantity": plain(t.quantity, batch.quantity_places),
-                "taker_side": t.taker_side,
-                "time": ts,
-            }
-            for t in batch.trades
-        ]
+        trades = [payloads.public_trade_payload(trade, ts, *places) for trade in batch.trades]
         parts.append(_text(f"trades:{symbol}", {"type": "trades", "symbol": symbol, "trades": trades, "ts": ts}))
     for interval, candle in sorted(batch.candles.items()):
         body = {"type": "candle", "symbol": symbol, "interval": interval, "ts": ts}
-        body |= candle_fields(candle, batch.price_places, batch.quantity_places)
+        body |= payloads.candle_payload(candle, *places)
         parts.append(_text(f"candles:{symbol}:{interval}", body))
     if batch.ticker is not None:
-        parts.append(_text(f"ticker:{symbol}", {"type": "ticker", **batch.ticker, "ts": ts}))
+        parts.append(
+            _text(f"ticker:{symbol}", {"type": "ticker", **payloads.ticker_payload(batch.ticker, *places), "ts": ts})
+        )
     out: list[tuple[str, dict[str, Any]]] = []
     if parts:
         market = {"type": "market.data", "symbol": symbol, "seq": batch.book_seq, "parts": [list(p) for p in parts]}

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
 from functools import cache
-from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from exchange.core.money import MONEY, plain, trimmed
+from exchange.core.money import MONEY
 from exchange.core.streams import in_db_thread
 from trading.models import Market, OrderStatus
 
@@ -118,23 +117,6 @@ def candles(
     return rows
 
 
-def candle_fields(row: CandleRow, price_places: int, quantity_places: int) -> dict[str, Any]:
-    return {
-        "start": row.start.isoformat().replace("+00:00", "Z"),
-        "open": plain(row.open, price_places),
-        "high": plain(row.high, price_places),
-        "low": plain(row.low, price_places),
-        "close": plain(row.close, price_places),
-        "volume": plain(row.volume, quantity_places),
-        "quote_volume": plain(row.quote_volume, price_places),
-        "trades": row.trades,
-    }
-
-
-def candle_payload(row: CandleRow, market: Market) -> dict[str, Any]:
-    return candle_fields(row, market.quote.decimals, market.base.decimals)
-
-
 def best_prices(market: Market) -> tuple[Decimal | None, Decimal | None]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -150,8 +132,28 @@ def best_prices(market: Market) -> tuple[Decimal | None, Decimal | None]:
     return bid, ask
 
 
-def ticker(market: Market) -> dict[str, Any]:
-    """The last 24 hours (by minute candles): open, high, low, last, volumes, change; best bid and ask."""
+@dataclass(frozen=True)
+class Ticker:
+    """A market's last 24 hours (by minute candles) and its best prices; a price is None until there is one.
+
+    Without a trade in the period, open, high and low are the last price: the market did not move.
+    """
+
+    symbol: str
+    open: Decimal | None
+    high: Decimal | None
+    low: Decimal | None
+    last: Decimal | None
+    volume: Decimal
+    quote_volume: Decimal
+    trades: int
+    change_percent: Decimal | None  # None without a price 24 hours ago
+    best_bid: Decimal | None
+    best_ask: Decimal | None
+
+
+def ticker(market: Market) -> Ticker:
+    """Read the market's ticker (trading.payloads.ticker_payload writes it)."""
     since = bucket_of(timezone.now() - timedelta(days=1), "1m") + INTERVALS["1m"]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -164,56 +166,43 @@ def ticker(market: Market) -> dict[str, Any]:
         open_, high, low, volume, quote_volume, trades = cursor.fetchone()
     last = market.last_price
     bid, ask = best_prices(market)
-    base, quote = market.base.decimals, market.quote.decimals
     change = None
     if open_ and last is not None:
-        change = plain(MONEY.multiply(MONEY.divide(MONEY.subtract(last, open_), open_), 100), 2)
-
-    def price(value: Decimal | None) -> str | None:
-        return None if value is None else plain(value, quote)
-
-    return {
-        "symbol": market.symbol,
-        "open": price(open_ if open_ is not None else last),
-        "high": price(high if high is not None else last),
-        "low": price(low if low is not None else last),
-        "last": price(last),
-        "volume": plain(volume or Decimal(0), base),
-        "quote_volume": plain(quote_volume or Decimal(0), quote),
-        "trades": int(trades or 0),
-        "change_percent": change if change is not None else ("0.00" if last is not None else None),
-        "best_bid": price(bid),
-        "best_ask": price(ask),
-    }
+        change = MONEY.multiply(MONEY.divide(MONEY.subtract(last, open_), open_), 100)
+    return Ticker(
+        symbol=market.symbol,
+        open=open_ if open_ is not None else last,
+        high=high if high is not None else last,
+        low=low if low is not None else last,
+        last=last,
+        volume=volume or Decimal(0),
+        quote_volume=quote_volume or Decimal(0),
+        trades=int(trades or 0),
+        change_percent=change,
+        best_bid=bid,
+        best_ask=ask,
+    )
 
 
 aticker = in_db_thread(ticker)
-
-
-def pair_payload(market: Market) -> dict[str, Any]:
-    return {
-        "symbol": market.symbol,
-        "base": market.base.code,
-        "quote": market.quote.code,
-        "status": market.status,
-        "tick_size": trimmed(market.tick_size),
-        "lot_size": trimmed(market.lot_size),
-        "min_quantity": trimmed(market.min_quantity),
-        "min_notional": trimmed(market.min_notional),
-        "maker_fee_rate": trimmed(market.maker_fee_rate),
-        "taker_fee_rate": trimmed(market.taker_fee_rate),
-        "algorithm": market.algorithm,
-        "base_decimals": market.base.decimals,
-        "quote_decimals": market.quote.decimals,
-    }
 
 
 def markets() -> list[Market]:
     return list(Market.objects.select_related("base", "quote").order_by("symbol"))
 
 
-def stats() -> dict[str, Any]:
-    """Exchange-wide figures of the last 24 hours; volume also valued in USDT at each asset's reference price."""
+@dataclass(frozen=True)
+class ExchangeStats:
+    """Exchange-wide figures of the last 24 hours."""
+
+    volume_usdt: Decimal  # every market's quote volume at its quote asset's reference price
+    trades: int
+    users: int  # active traders (staff aside)
+    quote_volumes: dict[str, Decimal]  # per market symbol, every market
+
+
+def stats() -> ExchangeStats:
+    """Read the exchange-wide figures of the last 24 hours (trading.payloads.stats_payload writes them)."""
     since = timezone.now() - timedelta(days=1)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -228,10 +217,9 @@ def stats() -> dict[str, Any]:
         rows = cursor.fetchall()
     with localcontext(MONEY):  # volumes of 18-decimal amounts at 18-decimal prices: past 28 digits
         volume_usdt = sum((volume * (reference or 0) for _, volume, _, reference in rows), Decimal(0))
-    return {
-        "volume_24h_usdt": plain(volume_usdt, 2),
-        "trades_24h": int(sum(trades for _, _, trades, _ in rows)),
-        "markets": len(rows),
-        "users": User.objects.filter(is_active=True, is_staff=False).count(),
-        "quote_volume_24h": {symbol: trimmed(volume) for symbol, volume, _, _ in rows},
-    }
+    return ExchangeStats(
+        volume_usdt=volume_usdt,
+        trades=int(sum(trades for _, _, trades, _ in rows)),
+        users=User.objects.filter(is_active=True, is_staff=False).count(),
+        quote_volumes={symbol: volume for symbol, volume, _, _ in rows},
+    )

@@ -517,7 +517,7 @@ class MarketEngine:
             return dict(self.open_candles.current)
         return self.open_candles.add(batch.minute)
 
-    def _ticker(self, batch: Batch) -> dict[str, Any] | None:
+    def _ticker(self, batch: Batch) -> marketdata.Ticker | None:
         """The ticker, at most once a second, when the batch traded or moved the book.
 
         A change inside the second is not lost: `ticker_due` makes the next idle pass send it.

@@ -35,6 +35,7 @@ from trading import marketdata, selectors, services
 from trading.consumers import BOOK_DEPTH as STREAM_BOOK_DEPTH
 from trading.forms import OrderForm, new_request_id
 from trading.models import Market, Order, OrderStatus, OrderType, Side, Trade
+from trading.payloads import stats_payload, ticker_payload
 from trading.portfolio import VALUATION_ASSET, Holding, portfolio_of
 from wallets import selectors as wallet_selectors
 
@@ -256,7 +257,7 @@ class TickerView:
 
 
 def ticker_view(market: Market, formats: Formats) -> TickerView:
-    ticker = marketdata.ticker(market)
+    ticker = ticker_payload(marketdata.ticker(market), market.quote.decimals, market.base.decimals)
     change = Decimal(ticker["change_percent"]) if ticker["change_percent"] is not None else None
 
     def price(value: str | None) -> str:
@@ -447,7 +448,7 @@ class MarketRow:
 def markets_view(request: HttpRequest) -> HttpResponse:
     """Every market with its last 24 hours; static/trading/markets.js keeps the tickers live."""
     rows = [MarketRow(market, Formats(market), ticker_view(market, Formats(market))) for market in marketdata.markets()]
-    stats = marketdata.stats()
+    stats = stats_payload(marketdata.stats())
     context = {"rows": rows, "stats": stats, "volume_24h_usdt": f"{Decimal(stats['volume_24h_usdt']):,f}"}
     return render(request, "trading/markets.html", context)
 

@@ -5,70 +5,27 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from exchange.core.errors import ValidationFailed
-from exchange.core.money import plain
 from exchange.core.scopes import Scope
 from trading import marketdata, services
 from trading.api.views import bounded_int
-from trading.models import MarketStatus, MatchingAlgorithm
-
-PRICE = serializers.CharField(allow_null=True)
-
-PAIR_SCHEMA = inline_serializer(
-    "Pair",
-    {
-        "symbol": serializers.CharField(),
-        "base": serializers.CharField(),
-        "quote": serializers.CharField(),
-        "status": serializers.ChoiceField(choices=MarketStatus.choices),
-        "tick_size": serializers.CharField(),
-        "lot_size": serializers.CharField(),
-        "min_quantity": serializers.CharField(),
-        "min_notional": serializers.CharField(),
-        "maker_fee_rate": serializers.CharField(),
-        "taker_fee_rate": serializers.CharField(),
-        "algorithm": serializers.ChoiceField(choices=MatchingAlgorithm.choices),
-        "base_decimals": serializers.IntegerField(),
-        "quote_decimals": serializers.IntegerField(),
-    },
-    many=True,
-)
-TICKER_SCHEMA = inline_serializer(
-    "Ticker",
-    {
-        "symbol": serializers.CharField(),
-        "open": PRICE,
-        "high": PRICE,
-        "low": PRICE,
-        "last": PRICE,
-        "volume": serializers.CharField(),
-        "quote_volume": serializers.CharField(),
-        "trades": serializers.IntegerField(),
-        "change_percent": PRICE,
-        "best_bid": PRICE,
-        "best_ask": PRICE,
-    },
-)
-CANDLE_SCHEMA = inline_serializer(
-    "Candle",
-    {
-        "start": serializers.DateTimeField(),
-        "open": serializers.CharField(),
-        "high": serializers.CharField(),
-        "low": serializers.CharField(),
-        "close": serializers.CharField(),
-        "volume": serializers.CharField(),
-        "quote_volume": serializers.CharField(),
-        "trades": serializers.IntegerField(),
-    },
-    many=True,
+from trading.payloads import (
+    CANDLE_SCHEMA,
+    PAIR_SCHEMA,
+    PRICE_SCHEMA,
+    STATS_SCHEMA,
+    TICKER_SCHEMA,
+    candle_payload,
+    pair_payload,
+    price_payload,
+    stats_payload,
+    ticker_payload,
 )
 
 
@@ -78,7 +35,7 @@ class PairsApi(APIView):
 
     @extend_schema(responses={200: PAIR_SCHEMA}, description="Every market with its rules and status.")
     def get(self, request: Request) -> Response:
-        return Response([marketdata.pair_payload(market) for market in marketdata.markets()])
+        return Response([pair_payload(market) for market in marketdata.markets()])
 
 
 class PricesApi(APIView):
@@ -86,19 +43,11 @@ class PricesApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        responses={200: inline_serializer("Price", {"symbol": serializers.CharField(), "price": PRICE}, many=True)},
+        responses={200: PRICE_SCHEMA},
         description="The last trade price of every market (null before its first trade).",
     )
     def get(self, request: Request) -> Response:
-        return Response(
-            [
-                {
-                    "symbol": m.symbol,
-                    "price": None if m.last_price is None else plain(m.last_price, m.quote.decimals),
-                }
-                for m in marketdata.markets()
-            ]
-        )
+        return Response([price_payload(market) for market in marketdata.markets()])
 
 
 class TickerApi(APIView):
@@ -107,7 +56,8 @@ class TickerApi(APIView):
 
     @extend_schema(responses={200: TICKER_SCHEMA}, description="The last 24 hours of one market, and its best prices.")
     def get(self, request: Request, symbol: str) -> Response:
-        return Response(marketdata.ticker(services.market_by_symbol(symbol)))
+        market = services.market_by_symbol(symbol)
+        return Response(ticker_payload(marketdata.ticker(market), market.quote.decimals, market.base.decimals))
 
 
 class StatsApi(APIView):
@@ -115,22 +65,11 @@ class StatsApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        responses={
-            200: inline_serializer(
-                "ExchangeStats",
-                {
-                    "volume_24h_usdt": serializers.CharField(),
-                    "trades_24h": serializers.IntegerField(),
-                    "markets": serializers.IntegerField(),
-                    "users": serializers.IntegerField(),
-                    "quote_volume_24h": serializers.DictField(child=serializers.CharField()),
-                },
-            )
-        },
+        responses={200: STATS_SCHEMA},
         description="Exchange-wide: 24-hour volume (valued in USDT), trades, markets and users.",
     )
     def get(self, request: Request) -> Response:
-        return Response(marketdata.stats())
+        return Response(stats_payload(marketdata.stats()))
 
 
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)  # candles are asked for between the epoch and this
@@ -188,4 +127,5 @@ class CandlesApi(APIView):
             raise ValidationFailed("start is after end.", details={"start": ["after end"]})
         limit = bounded_int(request, "limit", 500, marketdata.MAX_CANDLES)
         rows = marketdata.candles(market=market, interval=interval, start=start, end=end, limit=limit)
-        return Response([marketdata.candle_payload(row, market) for row in rows])
+        places = market.quote.decimals, market.base.decimals
+        return Response([candle_payload(row, *places) for row in rows])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -13,92 +13,25 @@ from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
 from exchange.core.errors import ValidationFailed
-from exchange.core.money import plain
 from exchange.core.pagination import Pagination, paginated
 from exchange.core.scopes import Scope
 from kyc.permissions import requires_kyc_level
 from trading import selectors, services
-from trading.models import Market, Order, OrderType, SelfTradePrevention, Side, TimeInForce, Trade
+from trading.models import OrderType, SelfTradePrevention, Side, TimeInForce
+from trading.payloads import (
+    CANCEL_ALL_SCHEMA,
+    FILL_SCHEMA,
+    ORDER_BOOK_SCHEMA,
+    PUBLIC_TRADE_SCHEMA,
+    OrderSerializer,
+    book_payload,
+    cancel_all_payload,
+    fill_payload,
+    order_payload,
+    public_trade_payload,
+)
 
 MAX_TRADES = 500
-
-
-def _optional(value: Any, places: int) -> str | None:
-    return None if value is None else plain(value, places)
-
-
-def order_payload(order: Order) -> dict[str, Any]:
-    market = order.market
-    base, quote = market.base.decimals, market.quote.decimals
-    average = order.average_price
-    return {
-        "id": order.pk,
-        "symbol": market.symbol,
-        "side": order.side,
-        "type": order.type,
-        "price": _optional(order.price, quote),
-        "quantity": _optional(order.quantity, base),
-        "quote_quantity": _optional(order.quote_quantity, quote),
-        "time_in_force": order.time_in_force,
-        "post_only": order.post_only,
-        "self_trade_prevention": order.self_trade_prevention,
-        "client_order_id": order.client_order_id or None,
-        "status": order.status,
-        "filled_quantity": plain(order.filled_quantity, base),
-        "filled_quote": plain(order.filled_quote, quote),
-        "average_price": None if average is None else plain(average, quote),
-        "fee": plain(order.fee, base if order.side == Side.BUY else quote),
-        "fee_asset": (market.base if order.side == Side.BUY else market.quote).code,
-        "cancel_requested": order.cancel_seq is not None,
-        "reason": order.reason or None,
-        "created_at": order.created_at,
-        "updated_at": order.updated_at,
-    }
-
-
-def fill_payload(trade: Trade, user_id: int) -> dict[str, Any]:
-    market = trade.market
-    maker = trade.maker_user_id == user_id
-    order = trade.maker_order if maker else trade.taker_order
-    side = order.side
-    fee_asset = market.base if side == Side.BUY else market.quote
-    return {
-        "id": trade.pk,
-        "symbol": market.symbol,
-        "order_id": order.pk,
-        "side": side,
-        "role": "maker" if maker else "taker",
-        "price": plain(trade.price, market.quote.decimals),
-        "quantity": plain(trade.quantity, market.base.decimals),
-        "quote_quantity": plain(trade.quote_quantity, market.quote.decimals),
-        "fee": plain(trade.maker_fee if maker else trade.taker_fee, fee_asset.decimals),
-        "fee_asset": fee_asset.code,
-        "time": trade.created_at,
-    }
-
-
-class OrderSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    symbol = serializers.CharField()
-    side = serializers.ChoiceField(choices=Side.choices)
-    type = serializers.ChoiceField(choices=OrderType.choices)
-    price = serializers.CharField(allow_null=True)
-    quantity = serializers.CharField(allow_null=True)
-    quote_quantity = serializers.CharField(allow_null=True)
-    time_in_force = serializers.ChoiceField(choices=TimeInForce.choices)
-    post_only = serializers.BooleanField()
-    self_trade_prevention = serializers.ChoiceField(choices=SelfTradePrevention.choices)
-    client_order_id = serializers.CharField(allow_null=True)
-    status = serializers.CharField()
-    filled_quantity = serializers.CharField()
-    filled_quote = serializers.CharField()
-    average_price = serializers.CharField(allow_null=True)
-    fee = serializers.CharField()
-    fee_asset = serializers.CharField()
-    cancel_requested = serializers.BooleanField()
-    reason = serializers.CharField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
 
 
 class OrdersApi(APIView):
@@ -164,14 +97,14 @@ class OrdersApi(APIView):
         operation_id="trading_orders_cancel_all",
         parameters=[OpenApiParameter("symbol", str, required=False)],
         request=None,
-        responses={202: inline_serializer("CancelAll", {"cancel_requested": serializers.IntegerField()})},
+        responses={202: CANCEL_ALL_SCHEMA},
         description="Request the cancel of all your live orders (in one market with `symbol`).",
     )
     def delete(self, request: Request) -> Response:
         symbol = request.query_params.get("symbol")
         market = services.market_by_symbol(symbol) if symbol else None
         count = services.cancel_all(user=authenticated_user(request), market=market)
-        return Response({"cancel_requested": count}, status=status.HTTP_202_ACCEPTED)
+        return Response(cancel_all_payload(count), status=status.HTTP_202_ACCEPTED)
 
 
 class OrderDetailApi(APIView):
@@ -197,28 +130,7 @@ class FillsApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("symbol", str, required=False)],
-        responses={
-            200: paginated(
-                "FillPage",
-                inline_serializer(
-                    "Fill",
-                    {
-                        "id": serializers.IntegerField(),
-                        "symbol": serializers.CharField(),
-                        "order_id": serializers.IntegerField(),
-                        "side": serializers.CharField(),
-                        "role": serializers.ChoiceField(choices=["maker", "taker"]),
-                        "price": serializers.CharField(),
-                        "quantity": serializers.CharField(),
-                        "quote_quantity": serializers.CharField(),
-                        "fee": serializers.CharField(),
-                        "fee_asset": serializers.CharField(),
-                        "time": serializers.DateTimeField(),
-                    },
-                    many=True,
-                ),
-            )
-        },
+        responses={200: paginated("FillPage", FILL_SCHEMA)},
         description="Your trades (fills), newest first.",
     )
     def get(self, request: Request) -> Response:
@@ -241,39 +153,19 @@ def bounded_int(request: Request, name: str, default: int, maximum: int) -> int:
     return value
 
 
-def book_payload(market: Market, depth: int) -> dict[str, Any]:
-    book = selectors.order_book(market=market, depth=depth)
-    base, quote = market.base.decimals, market.quote.decimals
-    return {
-        "symbol": market.symbol,
-        "seq": book.seq,
-        "bids": [[plain(price, quote), plain(total, base)] for price, total in book.bids],
-        "asks": [[plain(price, quote), plain(total, base)] for price, total in book.asks],
-    }
-
-
 class OrderBookApi(APIView):
     required_scopes = {"GET": Scope.READ}
     permission_classes = [AllowAny]
 
     @extend_schema(
         parameters=[OpenApiParameter("depth", int, required=False, description="Levels per side (1-500, 50).")],
-        responses={
-            200: inline_serializer(
-                "OrderBook",
-                {
-                    "symbol": serializers.CharField(),
-                    "seq": serializers.IntegerField(),
-                    "bids": serializers.ListField(child=serializers.ListField(child=serializers.CharField())),
-                    "asks": serializers.ListField(child=serializers.ListField(child=serializers.CharField())),
-                },
-            )
-        },
+        responses={200: ORDER_BOOK_SCHEMA},
         description="Price levels best first, as [price, quantity]; `seq` is the book update it reflects.",
     )
     def get(self, request: Request, symbol: str) -> Response:
         depth = bounded_int(request, "depth", 50, selectors.MAX_DEPTH)
-        return Response(book_payload(services.market_by_symbol(symbol), depth))
+        market = services.market_by_symbol(symbol)
+        return Response(book_payload(market, selectors.order_book(market=market, depth=depth)))
 
 
 class TradesApi(APIView):
@@ -282,19 +174,7 @@ class TradesApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("limit", int, required=False, description="How many (1-500, 50).")],
-        responses={
-            200: inline_serializer(
-                "PublicTrade",
-                {
-                    "id": serializers.IntegerField(),
-                    "price": serializers.CharField(),
-                    "quantity": serializers.CharField(),
-                    "taker_side": serializers.ChoiceField(choices=Side.choices),
-                    "time": serializers.DateTimeField(),
-                },
-                many=True,
-            )
-        },
+        responses={200: PUBLIC_TRADE_SCHEMA},
         description="The market's most recent trades, newest first.",
     )
     def get(self, request: Request, symbol: str) -> Response:
@@ -303,13 +183,7 @@ class TradesApi(APIView):
         base, quote = market.base.decimals, market.quote.decimals
         return Response(
             [
-                {
-                    "id": trade.pk,
-                    "price": plain(trade.price, quote),
-                    "quantity": plain(trade.quantity, base),
-                    "taker_side": trade.taker_side,
-                    "time": trade.created_at,
-                }
+                public_trade_payload(trade, trade.created_at, quote, base)
                 for trade in selectors.recent_trades(market=market, limit=limit)
             ]
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,104 +12,35 @@ from rest_framework.views import APIView
 
 from accounts.selectors import authenticated_user
 from exchange.core.errors import NotFound, ValidationFailed
-from exchange.core.money import parse_amount, plain, trimmed
+from exchange.core.money import parse_amount
 from exchange.core.pagination import Pagination, paginated
 from exchange.core.scopes import NO_API_KEYS, Scope
 from wallets import selectors, services, withdrawals
-from wallets.models import Deposit, DepositAddress, DepositStatus, WalletSettings, Withdrawal, WithdrawalAddress
-
-
-def _schema(name: str, **fields: serializers.Field[Any, Any, Any, Any]) -> Any:
-    """An inline response serializer for the OpenAPI schema."""
-    return inline_serializer(name, fields)
-
-
-DEPOSIT_ADDRESS_SCHEMA = _schema(
-    "DepositAddress",
-    asset=serializers.CharField(),
-    address=serializers.CharField(),
-    created_at=serializers.DateTimeField(),
+from wallets.models import DepositAddress, WalletSettings, WithdrawalAddress
+from wallets.payloads import (
+    ADDRESS_BOOK_ENTRY_SCHEMA,
+    ADDRESS_BOOK_SCHEMA,
+    BALANCE_SCHEMA,
+    DEPOSIT_ADDRESS_SCHEMA,
+    WALLET_SETTINGS_SCHEMA,
+    TransactionSerializer,
+    address_book_entry_payload,
+    address_book_payload,
+    balance_payload,
+    deposit_address_payload,
+    deposit_payload,
+    transaction_row_payload,
+    wallet_settings_payload,
+    withdrawal_payload,
 )
-ADDRESS_BOOK_ENTRY_SCHEMA = _schema(
-    "AddressBookEntry",
-    id=serializers.IntegerField(),
-    asset=serializers.CharField(),
-    address=serializers.CharField(),
-    label=serializers.CharField(),
-    created_at=serializers.DateTimeField(),
-)
-WALLET_SETTINGS_SCHEMA = _schema("WalletSettings", whitelist_only=serializers.BooleanField())
-
-
-class TransactionSerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    type = serializers.CharField()
-    asset = serializers.CharField()
-    amount = serializers.CharField()
-    status = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    txid = serializers.CharField()
-
-    class Meta:
-        ref_name = "WalletTransaction"
-
-
-def deposit_payload(deposit: Deposit) -> dict[str, Any]:
-    return {
-        "id": deposit.pk,
-        "type": "deposit",
-        "asset": deposit.asset.code,
-        "amount": plain(deposit.amount, deposit.asset.decimals),
-        "status": deposit.status,
-        "created_at": deposit.seen_at,
-        "txid": deposit.txid,
-        "confirmations": deposit.confirmations,
-        "confirmations_required": deposit.asset.confirmations_required,
-        "reason": deposit.hold_reason if deposit.status == DepositStatus.REJECTED else "",
-    }
-
-
-def withdrawal_payload(withdrawal: Withdrawal) -> dict[str, Any]:
-    places = withdrawal.asset.decimals
-    return {
-        "id": withdrawal.pk,
-        "type": "withdrawal",
-        "asset": withdrawal.asset.code,
-        "amount": plain(withdrawal.amount, places),
-        "fee": plain(withdrawal.fee, places),
-        "net_amount": plain(withdrawal.net_amount, places),
-        "address": withdrawal.address,
-        "status": withdrawal.status,
-        "created_at": withdrawal.requested_at,
-        "txid": withdrawal.txid,
-        "reason": withdrawal.failure_reason or withdrawal.review_reason,
-        "confirmation_sent_at": withdrawal.confirmation_sent_at,
-    }
 
 
 class BalancesApi(APIView):
     required_scopes = {"GET": Scope.READ}
 
-    @extend_schema(
-        responses={
-            200: inline_serializer(
-                "Balance",
-                {
-                    "asset": serializers.CharField(),
-                    "available": serializers.CharField(),
-                    "locked": serializers.CharField(),
-                },
-                many=True,
-            )
-        }
-    )
+    @extend_schema(responses={200: BALANCE_SCHEMA})
     def get(self, request: Request) -> Response:
-        return Response(
-            [
-                {"asset": b.asset, "available": plain(b.available), "locked": plain(b.locked)}
-                for b in selectors.balances_of(user=authenticated_user(request))
-            ]
-        )
+        return Response([balance_payload(b) for b in selectors.balances_of(user=authenticated_user(request))])
 
 
 class DepositApi(APIView):
@@ -232,20 +163,7 @@ class TransactionsApi(APIView):
         rows = selectors.transactions_of(user=authenticated_user(request), asset=asset, kind=kind)
         paginator = Pagination()
         page = paginator.paginate_queryset(rows, request, self) or []
-        return paginator.get_paginated_response(
-            [
-                {
-                    "id": row["id"],
-                    "type": row["type"],
-                    "asset": row["asset_code"],
-                    "amount": trimmed(row["amount_"]),
-                    "status": row["status_"],
-                    "created_at": row["created_at"],
-                    "txid": row["txid_"],
-                }
-                for row in page
-            ]
-        )
+        return paginator.get_paginated_response([transaction_row_payload(row) for row in page])
 
 
 class DepositAddressesApi(APIView):
@@ -257,13 +175,12 @@ class DepositAddressesApi(APIView):
         class Meta:
             ref_name = "DepositAddressInput"
 
-    def _payload(self, address: DepositAddress) -> dict[str, Any]:
-        return {"asset": address.asset.code, "address": address.address, "created_at": address.created_at}
-
     @extend_schema(responses={200: type(DEPOSIT_ADDRESS_SCHEMA)(many=True)})
     def get(self, request: Request) -> Response:
         user = authenticated_user(request)
-        return Response([self._payload(a) for a in DepositAddress.objects.filter(user=user).select_related("asset")])
+        return Response(
+            [deposit_address_payload(a) for a in DepositAddress.objects.filter(user=user).select_related("asset")]
+        )
 
     @extend_schema(request=InputSerializer, responses={201: DEPOSIT_ADDRESS_SCHEMA})
     def post(self, request: Request) -> Response:
@@ -271,17 +188,7 @@ class DepositAddressesApi(APIView):
         data.is_valid(raise_exception=True)
         asset = services.asset_by_code(data.validated_data["asset"])
         address = services.deposit_address(user_id=authenticated_user(request).pk, asset=asset)
-        return Response(self._payload(address), status=status.HTTP_201_CREATED)
-
-
-def _address_payload(entry: WithdrawalAddress) -> dict[str, Any]:
-    return {
-        "id": entry.pk,
-        "asset": entry.asset.code,
-        "address": entry.address,
-        "label": entry.label,
-        "created_at": entry.created_at,
-    }
+        return Response(deposit_address_payload(address), status=status.HTTP_201_CREATED)
 
 
 class AddressBookApi(APIView):
@@ -295,25 +202,12 @@ class AddressBookApi(APIView):
         class Meta:
             ref_name = "AddressBookInput"
 
-    @extend_schema(
-        responses={
-            200: _schema(
-                "AddressBook",
-                whitelist_only=serializers.BooleanField(),
-                addresses=serializers.ListField(child=serializers.DictField()),
-            )
-        }
-    )
+    @extend_schema(responses={200: ADDRESS_BOOK_SCHEMA})
     def get(self, request: Request) -> Response:
         user = authenticated_user(request)
         entries = WithdrawalAddress.objects.filter(user=user).select_related("asset")
         settings_row = WalletSettings.objects.filter(user=user).first()
-        return Response(
-            {
-                "whitelist_only": bool(settings_row and settings_row.whitelist_only),
-                "addresses": [_address_payload(e) for e in entries],
-            }
-        )
+        return Response(address_book_payload(settings_row, entries))
 
     @extend_schema(request=InputSerializer, responses={201: ADDRESS_BOOK_ENTRY_SCHEMA})
     def post(self, request: Request) -> Response:
@@ -325,7 +219,7 @@ class AddressBookApi(APIView):
             address=data.validated_data["address"],
             label=data.validated_data.get("label", ""),
         )
-        return Response(_address_payload(entry), status=status.HTTP_201_CREATED)
+        return Response(address_book_entry_payload(entry), status=status.HTTP_201_CREATED)
 
 
 class AddressBookEntryApi(APIView):
@@ -358,4 +252,4 @@ class WalletSettingsApi(APIView):
             enabled=data.validated_data["whitelist_only"],
             otp=data.validated_data.get("otp") or None,
         )
-        return Response({"whitelist_only": row.whitelist_only})
+        return Response(wallet_settings_payload(row))
