@@ -15,6 +15,7 @@ from exchange.core.errors import NotFound, ValidationFailed
 from exchange.core.money import parse_amount, plain, trimmed
 from exchange.core.pagination import Pagination, paginated
 from exchange.core.scopes import NO_API_KEYS, Scope
+from kyc import policy
 from wallets import selectors, services, withdrawals
 from wallets.models import Deposit, DepositAddress, DepositStatus, WalletSettings, Withdrawal, WithdrawalAddress
 
@@ -263,6 +264,7 @@ class DepositAddressesApi(APIView):
     @extend_schema(responses={200: type(DEPOSIT_ADDRESS_SCHEMA)(many=True)})
     def get(self, request: Request) -> Response:
         user = authenticated_user(request)
+        policy.require(user, policy.Activity.DEPOSIT)  # no address to send to while deposits are not allowed
         return Response([self._payload(a) for a in DepositAddress.objects.filter(user=user).select_related("asset")])
 
     @extend_schema(request=InputSerializer, responses={201: DEPOSIT_ADDRESS_SCHEMA})
