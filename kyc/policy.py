@@ -21,6 +21,8 @@ from kyc.models import AmlFlag, FlagStatus, KycLevel, LevelLimit
 
 
 class KycRequired(DomainError):
+    """The user's level may not do this; `details` name their level and the next one that may (or None)."""
+
     code = "kyc_required"
     status_code = 403
     default_message = "This needs a verified account."
@@ -34,7 +36,7 @@ class Activity(Enum):
     WITHDRAW = "can_withdraw"
 
 
-# How a refusal begins: "<needs> a verified account (level 1)" or "<is closed> to accounts at level 2".
+# How a refusal begins: "<needs> a verified account (level 1)", or "<is not open> to accounts at level 2".
 _NEEDS = {Activity.DEPOSIT: "Deposits need", Activity.TRADE: "Trading needs", Activity.WITHDRAW: "Withdrawals need"}
 _CLOSED = {
     Activity.DEPOSIT: "Deposits are not open",
