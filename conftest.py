@@ -25,12 +25,29 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.tests.factories import PASSWORD, UserFactory
+from kyc.limits import ensure_default_limits
 
 
 @pytest.fixture(autouse=True)
 def _clean_redis() -> None:
     """Start each test with an empty Redis database (the test settings give tests their own)."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _seeded_level_limits(request: pytest.FixtureRequest) -> None:
+    """Give a transactional test the level limits that migration 0002 seeds.
+
+    The compliance policy reads them for every deposit, order and withdrawal (a level without its
+    row allows nothing), and the flush that ends each transactional test empties the table. The other
+    tests run inside a transaction on the migrated database: they have the rows already.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    by_marker = marker is not None and bool(marker.kwargs.get("transaction", marker.args[0] if marker.args else False))
+    if not by_marker and {"transactional_db", "live_server"}.isdisjoint(request.fixturenames):
+        return
+    request.getfixturevalue("transactional_db")
+    ensure_default_limits()
 
 
 @pytest.fixture

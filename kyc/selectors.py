@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from accounts.permissions import staff_two_factor_required
 from exchange.core.errors import NotFound
-from kyc.models import Document, DocumentType, KycLevel, LevelLimit, Verification, VerificationStatus
+from kyc.models import Document, DocumentType, KycLevel, Verification, VerificationStatus
 
 
 def open_verification(*, user: User) -> Verification | None:
@@ -67,7 +67,3 @@ def pending_verifications() -> QuerySet[Verification]:
         .prefetch_related("documents")
         .order_by("submitted_at", "pk")
     )
-
-
-def level_limit(*, level: int) -> LevelLimit | None:
-    return LevelLimit.objects.filter(level=level).first()

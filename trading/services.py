@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from accounts.models import User
 from exchange.core import money
 from exchange.core.errors import Conflict, DomainError, NotFound, ValidationFailed
-from kyc.permissions import KycRequired
+from kyc import policy
 from trading.models import (
     COMMAND_SEQUENCE,
     LIVE_STATUSES,
@@ -56,7 +56,6 @@ ENGINE_FIELDS = [
 ]
 CANCEL_ONE_SQL = CANCEL_ONE_TEMPLATE.replace("SEQUENCE", COMMAND_SEQUENCE)
 CANCEL_ALL_SQL = CANCEL_ALL_TEMPLATE.replace("SEQUENCE", COMMAND_SEQUENCE)
-TRADING_KYC_LEVEL = 1
 
 
 class MarketClosed(DomainError):
@@ -285,11 +284,7 @@ def wake_engine(market: Market) -> None:
 
 def place_order(*, user: User, request: OrderRequest) -> tuple[Order, bool]:
     """Accept an order: return (order, created). A retry with the same client_order_id returns the first."""
-    if user.kyc_level < TRADING_KYC_LEVEL:
-        raise KycRequired(
-            "Trading needs a verified account (level 1). Complete your verification at /kyc.",
-            details={"required_level": TRADING_KYC_LEVEL, "kyc_level": user.kyc_level},
-        )
+    policy.require(user, policy.Activity.TRADE)
     market = market_by_symbol(request.symbol)
     order = validate(request, market)
     existing = _existing_by_client_id(user, order, market)

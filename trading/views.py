@@ -31,6 +31,7 @@ from exchange.core import money
 from exchange.core.errors import DomainError, NotFound
 from exchange.core.forms import add_domain_error
 from exchange.core.throttling import page_rate_limit
+from kyc import policy
 from trading import marketdata, selectors, services
 from trading.consumers import BOOK_DEPTH as STREAM_BOOK_DEPTH
 from trading.forms import OrderForm, new_request_id
@@ -221,10 +222,6 @@ def fill_row(trade: Trade, user: User, formats: Formats) -> FillRow:
     )
 
 
-def _can_trade(user: User | None) -> bool:
-    return user is not None and user.kyc_level >= services.TRADING_KYC_LEVEL
-
-
 @dataclass(frozen=True)
 class MarketTab:
     symbol: str
@@ -296,7 +293,13 @@ def chart_script() -> str | None:
 
 
 def _render(
-    request: HttpRequest, market: Market, user: User | None, form: OrderForm | None, status: int = 200
+    request: HttpRequest,
+    market: Market,
+    user: User | None,
+    form: OrderForm | None,
+    *,
+    status: int = 200,
+    refusal: policy.KycRequired | None = None,
 ) -> HttpResponse:
     formats = Formats(market)
     trades = trade_rows(market, formats)
@@ -313,6 +316,7 @@ def _render(
         "book": book_view(market, formats),
         "trades": trades,
         "form": form,
+        "trade_refusal": refusal.details if refusal else None,
         "labels": {"statuses": dict(OrderStatus.choices), "reasons": REASONS},
         "poll_ms": POLL_MILLISECONDS,
         "book_depth": BOOK_DEPTH,
@@ -373,14 +377,16 @@ def trade_view(request: HttpRequest, symbol: str) -> HttpResponse:
     if request.method == "GET" and symbol != market.symbol:
         return redirect("trading:trade", symbol=market.symbol)
     user = _signed_in(request)
+    refusal = None if user is None else policy.refusal(user, policy.Activity.TRADE)
     if request.method == "GET":
-        return _render(request, market, user, OrderForm(market=market) if _can_trade(user) else None)
+        form = OrderForm(market=market) if user is not None and refusal is None else None
+        return _render(request, market, user, form, refusal=refusal)
 
     if user is None:
         return redirect_to_login(request.get_full_path())
-    if not _can_trade(user):
-        messages.error(request, "Trading needs a verified account (level 1): no order was placed.")
-        return _render(request, market, user, None, status=403)
+    if refusal is not None:
+        messages.error(request, f"{refusal.message} No order was placed.")
+        return _render(request, market, user, None, status=403, refusal=refusal)
     data = request.POST.copy()
     form = OrderForm(data, market=market)
     if form.is_valid():

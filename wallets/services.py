@@ -18,6 +18,7 @@ from accounts.models import AuditAction, User
 from exchange.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from exchange.core.money import multiply, quantize
 from exchange.core.queue import enqueue_on_commit
+from kyc import policy
 from kyc.aml import flag_deposit_not_credited, record_event
 from kyc.models import AmlEventKind
 from wallets import ledger
@@ -115,7 +116,12 @@ def transfer(
 
 
 def deposit_address(*, user_id: int, asset: Asset) -> DepositAddress:
-    """Return the user's deposit address for an asset, creating it the first time."""
+    """Return the user's deposit address for an asset, creating it the first time.
+
+    A user whose level may not deposit is refused (KycRequired), even an address they had: what is
+    sent to it anyway is held, not lost (see `_credit_locked`).
+    """
+    policy.require(User.objects.get(pk=user_id), policy.Activity.DEPOSIT)
     existing = DepositAddress.objects.filter(user_id=user_id, asset=asset).first()
     if existing is not None:
         return existing
@@ -301,12 +307,20 @@ def credit_deposit(*, deposit_id: int) -> bool:
 
 
 def _credit_locked(deposit: Deposit) -> None:
-    """Post a locked deposit to its user's balance, inside the caller's transaction."""
+    """Post a locked deposit to its user's balance, inside the caller's transaction.
+
+    Raises KycRequired when the user's level may not deposit (compliance switched it off, or the
+    address was given out before): funds that arrived on chain cannot be refused, and crediting them
+    would bypass the policy, so the deposit fails here and the scan holds it, through the held-deposit
+    path (a flag for compliance, the user told). Treasury credits it once the level allows deposits,
+    or rejects it to return it. Nothing is credited, nothing is lost.
+    """
     asset = deposit.asset
     if deposit.confirmations < asset.confirmations_required:
         raise Conflict(
             f"Deposit #{deposit.pk} has {deposit.confirmations} of {asset.confirmations_required} confirmations."
         )
+    policy.require(deposit.user, policy.Activity.DEPOSIT)
     hot = ledger.account(asset=asset, kind=AccountKind.HOT_WALLET)
     available, _ = ledger.user_accounts(user_id=deposit.user_id, asset=asset)
     entry = ledger.post_entry(

@@ -35,9 +35,9 @@ from accounts.services import OtpRequired, has_two_factor, verify_second_factor
 from exchange.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from exchange.core.money import parse_amount
 from exchange.core.queue import enqueue_on_commit
+from kyc import policy
 from kyc.aml import record_event
-from kyc.models import AmlEventKind, AmlFlag, FlagStatus, LevelLimit
-from kyc.permissions import KycRequired
+from kyc.models import AmlEventKind
 from wallets import ledger, notifications, services
 from wallets.lock_objects import lock_accounts, lock_withdrawal
 from wallets.models import (
@@ -130,9 +130,7 @@ def request_withdrawal(
     client_id = client_id.strip()[:64]
     _refuse_double_submit(user=user, client_id=client_id)
 
-    limits = LevelLimit.objects.filter(level=user.kyc_level).first()
-    if limits is None or not limits.can_withdraw:
-        raise KycRequired("Withdrawals need a verified account (level 1).", details={"required_level": 1})
+    limits = policy.withdrawal_limits(user)
     if user.security_changed_at and timezone.now() - user.security_changed_at < timedelta(
         hours=settings.WITHDRAWAL_LOCK_HOURS
     ):
@@ -149,12 +147,11 @@ def request_withdrawal(
         lock_user(user_id=user.pk)  # one user's requests one at a time: the limit check stays true
         _refuse_double_submit(user=user, client_id=client_id)
         used = withdrawn_last_24h(user_id=user.pk)
-        if used + value_usdt > limits.daily_withdrawal_limit:
-            left = max(limits.daily_withdrawal_limit - used, Decimal("0")).quantize(Decimal("0.01"))
+        if used + value_usdt > limits.daily_usdt:
+            left = max(limits.daily_usdt - used, Decimal("0")).quantize(Decimal("0.01"))
             raise LimitExceeded(
-                f"This is worth {value_usdt} USDT; {left} USDT of your {limits.daily_withdrawal_limit} USDT "
-                "daily limit is left.",
-                details={"limit_usdt": str(limits.daily_withdrawal_limit), "left_usdt": str(left)},
+                f"This is worth {value_usdt} USDT; {left} USDT of your {limits.daily_usdt} USDT daily limit is left.",
+                details={"limit_usdt": str(limits.daily_usdt), "left_usdt": str(left)},
             )
         needs_email = settings.WITHDRAWAL_EMAIL_CONFIRMATION
         withdrawal = Withdrawal.objects.create(
@@ -262,19 +259,9 @@ def send_confirmation(*, withdrawal_id: int, token: str) -> bool:
     return mark_confirmation_sent(withdrawal_id=withdrawal_id, token=token)
 
 
-def _needs_review(withdrawal: Withdrawal) -> str:
-    """Return why a withdrawal waits for staff review, or an empty string."""
-    limits = LevelLimit.objects.filter(level=withdrawal.user.kyc_level).first()
-    if limits is not None and withdrawal.value_usdt > limits.review_threshold:
-        return f"worth {withdrawal.value_usdt} USDT, above the review threshold of {limits.review_threshold} USDT"
-    if AmlFlag.objects.filter(user_id=withdrawal.user_id, status__in=[FlagStatus.OPEN, FlagStatus.ESCALATED]).exists():
-        return "the account has open AML flags"
-    return ""
-
-
 def _after_approval(withdrawal: Withdrawal) -> None:
     """Send a withdrawal to review, or on to the payout, from inside the caller's transaction."""
-    reason = _needs_review(withdrawal)
+    reason = policy.review_reason(user=withdrawal.user, value_usdt=withdrawal.value_usdt)
     withdrawal.status = WithdrawalStatus.PENDING_REVIEW if reason else WithdrawalStatus.APPROVED
     withdrawal.review_reason = reason
     withdrawal.save(update_fields=["status", "review_reason", "updated_at"])

@@ -14,7 +14,6 @@ from accounts import services as account_services
 from accounts.tests.factories import PASSWORD, UserFactory
 from conftest import screenshot, totp_code
 from kyc import services as kyc_services
-from kyc.limits import ensure_default_limits
 from kyc.models import AmlFlag, LevelLimit, Verification
 from kyc.tests.factories import DETAILS, image_bytes, staff_user, upload, verified_user
 from wallets import withdrawals
@@ -38,7 +37,6 @@ def _with_two_factor(user: Any) -> TOTPDevice:
 def exchange(live_server: Any, settings: Any) -> dict[str, Any]:
     """An exchange with work waiting for each role; staff with 2FA on (made before the browser starts)."""
     settings.WITHDRAWAL_EMAIL_CONFIRMATION = False
-    ensure_default_limits()  # a transactional test before this one may have flushed the migrations' rows
     ensure_assets()
     btc, usdt = Asset.objects.get(code="BTC"), Asset.objects.get(code="USDT")
     LevelLimit.objects.filter(level=1).update(daily_withdrawal_limit=Decimal("1e7"), review_threshold=Decimal("1000"))

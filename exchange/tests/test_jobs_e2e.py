@@ -21,7 +21,6 @@ from requests.adapters import HTTPAdapter
 from accounts.tests.factories import PASSWORD, UserFactory
 from conftest import screenshot, totp_code
 from exchange.tests.live import Live, body, eventually, live_passwords, live_processes
-from kyc.limits import ensure_default_limits
 from kyc.models import LevelLimit
 from kyc.tests.factories import staff_user, verified_user
 from wallets.tests.factories import fund, make_asset
@@ -67,7 +66,6 @@ def page_login(live: Live, username: str) -> requests.Session:
 
 def test_a_withdrawal_requested_by_the_api_is_confirmed_by_the_emailed_link_and_paid_out(live: Live) -> None:
     # Given a verified user with 1 BTC
-    ensure_default_limits()  # a flush between tests empties the table that migrations filled
     LevelLimit.objects.filter(level=1).update(daily_withdrawal_limit=Decimal("1e6"), review_threshold=Decimal("1e6"))
     btc = make_asset("BTC")
     user = verified_user(level=1)
@@ -197,7 +195,6 @@ def test_in_a_browser_request_email_confirm_and_completed_on_the_withdrawal_page
     from playwright.sync_api import expect
 
     # Given a verified user with 2,000 USDT, signed in
-    ensure_default_limits()  # a flush between tests empties the table that migrations filled
     LevelLimit.objects.filter(level=1).update(daily_withdrawal_limit=Decimal("1e6"), review_threshold=Decimal("1e6"))
     usdt = make_asset("USDT")
     user = verified_user(level=1)

@@ -1,4 +1,4 @@
-"""'Requires KYC level N' for the API and for pages."""
+"""'The compliance policy allows this' for the API and for pages."""
 
 from __future__ import annotations
 
@@ -11,19 +11,21 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
 from accounts.tests.factories import UserFactory
-from kyc.permissions import kyc_level_required, requires_kyc_level
+from kyc.models import LevelLimit
+from kyc.permissions import policy_permission, policy_required
+from kyc.policy import Activity
 
 pytestmark = pytest.mark.django_db
 
 
 class TradeLikeApi(APIView):
-    permission_classes = [requires_kyc_level(1)]
+    permission_classes = [policy_permission(Activity.TRADE)]
 
     def get(self, request):
         return Response({"ok": True})
 
 
-def test_the_api_refuses_a_lower_level_with_kyc_required():
+def test_the_api_refuses_a_level_that_may_not_trade_with_kyc_required():
     request = APIRequestFactory().get("/x")
     force_authenticate(request, user=UserFactory(kyc_level=0))
     response = TradeLikeApi.as_view()(request)
@@ -42,26 +44,57 @@ def test_the_api_answers_401_to_anonymous_callers():
     assert TradeLikeApi.as_view()(APIRequestFactory().get("/x")).status_code == 401
 
 
-@kyc_level_required(2)
-def big_withdrawals_page(request):
+def test_the_api_follows_the_switch_in_the_admin():
+    # Given a verified user, and compliance switching trading off for level 1
+    user = UserFactory(kyc_level=1)
+    LevelLimit.objects.filter(level=1).update(can_trade=False)
+    request = APIRequestFactory().get("/x")
+    force_authenticate(request, user=user)
+
+    # When they call the API
+    response = TradeLikeApi.as_view()(request)
+
+    # Then it is refused, with the next level that may trade
+    assert response.status_code == 403
+    assert response.data["error"]["details"] == {"required_level": 2, "kyc_level": 1}
+
+
+@policy_required(Activity.WITHDRAW)
+def withdrawals_page(request):
     return HttpResponse("welcome")
 
 
 def test_a_page_explains_what_to_do_next():
     request = RequestFactory().get("/big")
-    request.user = UserFactory(kyc_level=1)
-    response = big_withdrawals_page(request)
+    request.user = UserFactory(kyc_level=0)
+    response = withdrawals_page(request)
     assert response.status_code == 403
     content = response.content.decode()
-    assert "needs verification level <strong>2</strong>" in content
+    assert "needs verification level <strong>1</strong>" in content
     assert 'href="/kyc"' in content
+
+
+def test_a_page_says_so_when_no_level_above_allows_it():
+    # Given withdrawals switched off for levels 1 and 2
+    LevelLimit.objects.filter(level__gte=1).update(can_withdraw=False)
+    request = RequestFactory().get("/big")
+    request.user = UserFactory(kyc_level=1)
+
+    # When a verified user opens the page
+    response = withdrawals_page(request)
+
+    # Then it is refused without sending them to verify for nothing
+    assert response.status_code == 403
+    content = response.content.decode()
+    assert "not open to accounts at level <strong>1</strong>" in content
+    assert "Verify my account" not in content
 
 
 def test_a_page_lets_the_level_through_and_sends_anonymous_users_to_log_in():
     request = RequestFactory().get("/big")
-    request.user = UserFactory(kyc_level=2)
-    assert big_withdrawals_page(request).content == b"welcome"
+    request.user = UserFactory(kyc_level=1)
+    assert withdrawals_page(request).content == b"welcome"
     request.user = AnonymousUser()
-    response = big_withdrawals_page(request)
+    response = withdrawals_page(request)
     assert response.status_code == 302
     assert response["Location"].startswith("/login?next=")

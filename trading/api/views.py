@@ -15,7 +15,8 @@ from accounts.selectors import authenticated_user
 from exchange.core.errors import ValidationFailed
 from exchange.core.pagination import Pagination, paginated
 from exchange.core.scopes import Scope
-from kyc.permissions import requires_kyc_level
+from kyc import policy
+from kyc.permissions import policy_permission
 from trading import selectors, services
 from trading.models import OrderType, SelfTradePrevention, Side, TimeInForce
 from trading.payloads import (
@@ -57,7 +58,7 @@ class OrdersApi(APIView):
 
     def get_permissions(self) -> Any:
         if self.request.method == "POST":
-            return [requires_kyc_level(services.TRADING_KYC_LEVEL)()]
+            return [policy_permission(policy.Activity.TRADE)()]
         return super().get_permissions()
 
     @extend_schema(

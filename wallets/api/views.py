@@ -15,6 +15,7 @@ from exchange.core.errors import NotFound, ValidationFailed
 from exchange.core.money import parse_amount
 from exchange.core.pagination import Pagination, paginated
 from exchange.core.scopes import NO_API_KEYS, Scope
+from kyc import policy
 from wallets import selectors, services, withdrawals
 from wallets.models import DepositAddress, WalletSettings, WithdrawalAddress
 from wallets.payloads import (
@@ -178,6 +179,7 @@ class DepositAddressesApi(APIView):
     @extend_schema(responses={200: type(DEPOSIT_ADDRESS_SCHEMA)(many=True)})
     def get(self, request: Request) -> Response:
         user = authenticated_user(request)
+        policy.require(user, policy.Activity.DEPOSIT)  # no address to send to while deposits are not allowed
         return Response(
             [deposit_address_payload(a) for a in DepositAddress.objects.filter(user=user).select_related("asset")]
         )

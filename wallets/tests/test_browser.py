@@ -18,7 +18,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import services as account_services
 from accounts.tests.factories import PASSWORD, UserFactory
 from conftest import screenshot, totp_code
-from kyc.limits import ensure_default_limits
 from kyc.models import LevelLimit
 from wallets.tasks import scan_deposits
 from wallets.tests.factories import make_asset
@@ -44,7 +43,6 @@ def in_thread(work: Callable[[], Any]) -> None:
 def trader(live_server: Any) -> tuple[Any, TOTPDevice]:
     """A verified trader with 2FA on, made before the browser starts (see kyc/tests/test_browser.py)."""
     make_asset("USDT")
-    ensure_default_limits()
     LevelLimit.objects.filter(level=1).update(daily_withdrawal_limit=Decimal("1e6"), review_threshold=Decimal("1e6"))
     user = UserFactory(username="hodler", kyc_level=1)
     account_services.start_two_factor_setup(user=user)

@@ -8,7 +8,6 @@ import pytest
 from django.db import transaction
 
 from conftest import race
-from kyc.limits import ensure_default_limits
 from kyc.models import LevelLimit
 from kyc.tests.factories import verified_user
 from wallets import ledger, services, withdrawals
@@ -22,7 +21,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_fifty_concurrent_withdrawals_of_the_full_balance_at_most_one_succeeds():
     btc = make_asset("BTC")
-    ensure_default_limits()  # a transactional test: the tables were emptied of seed data
     LevelLimit.objects.filter(level=1).update(daily_withdrawal_limit=Decimal("1e9"), review_threshold=Decimal("1e9"))
     user = verified_user(level=1)
     fund(user.pk, btc, "0.75")
