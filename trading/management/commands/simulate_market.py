@@ -41,8 +41,8 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         names = ", ".join(q.market.symbol for q in maker.books)
         self.stdout.write(f"market maker: quoting {names} every {options['interval']} s")
-        started = last_fund = time.monotonic()
         maker.fund()
+        started = last_fund = time.monotonic()  # --seconds of quoting, however long the funding took
         placed = 0
         try:
             while not stopping:
