@@ -9,12 +9,12 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api.urls import auth_urlpatterns, security_urlpatterns
-from accounts.views import home_view
 from apikeys.api.urls import apikeys_urlpatterns
 from exchange.admin_site import ExchangeAdminSite
 from exchange.core import errors
 from exchange.core.scopes import Scope
 from exchange.health import healthz
+from exchange.views import home_view
 from kyc.api.urls import kyc_urlpatterns
 from trading.api.urls import market_urlpatterns, trading_urlpatterns
 from wallets.api.urls import admin_urlpatterns, wallet_urlpatterns
