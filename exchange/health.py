@@ -11,6 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from exchange.core.celery import app
 from trading.worker import ENGINE_HEARTBEAT_KEY
 
 logger = logging.getLogger(__name__)
@@ -38,8 +39,6 @@ def check_redis() -> bool:
 
 def check_broker() -> bool:
     """Return whether this process reaches the broker its jobs are queued on (the worker's)."""
-    from exchange.core.celery import app
-
     try:
         with app.connection_for_write(connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
