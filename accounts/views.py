@@ -199,13 +199,3 @@ def security_view(request: HttpRequest) -> HttpResponse:
         "activity": audit.recent_activity(user=user),
     }
     return render(request, "accounts/security.html", context)
-
-
-def home_view(request: HttpRequest) -> HttpResponse:
-    """The landing page for visitors; the dashboard for a signed-in user."""
-    if isinstance(request.user, User):
-        # Imported here: the dashboard reads trading and wallets, which build on accounts.
-        from trading.views import dashboard_view
-
-        return dashboard_view(request)
-    return render(request, "home.html")

@@ -25,6 +25,10 @@ from django_otp.admin import OTPAdminSite
 
 from accounts.selectors import authenticated_user
 from accounts.services import has_two_factor
+from exchange.admin_dashboard import can_run_ledger_audit, dashboard_for
+from exchange.core.admin import UsdtPrices
+from wallets.audit import run_audit
+from wallets.audit_runs import record_audit
 
 
 @dataclass(frozen=True)
@@ -69,9 +73,16 @@ def sections_of(user: Any) -> set[str]:
 
 
 class ExchangeAdminSite(OTPAdminSite):  # type: ignore[misc]  # django-otp ships no types
+    """The default `admin.site` (exchange.apps.ExchangeAdminConfig): staff need a session with a second factor."""
+
     site_header = "Exchange administration"
     site_title = "Exchange admin"
     index_title = "Operations"
+
+    def __init__(self, name: str = "admin") -> None:
+        # django-otp's site names itself "otpadmin"; the default site keeps Django's name, so that
+        # reverse("admin:...") and the apps' admin templates find it.
+        super().__init__(name)
 
     def login(self, request: HttpRequest, extra_context: dict[str, object] | None = None) -> HttpResponse:
         next_url = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index")
@@ -115,9 +126,6 @@ class ExchangeAdminSite(OTPAdminSite):  # type: ignore[misc]  # django-otp ships
         return sections
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
-        from exchange.admin_dashboard import dashboard_for
-        from exchange.core.admin import UsdtPrices
-
         user = authenticated_user(request)
         context = {
             "dashboard": dashboard_for(user=user, sections=sections_of(user)),
@@ -134,10 +142,6 @@ class ExchangeAdminSite(OTPAdminSite):  # type: ignore[misc]  # django-otp ships
 
     def ledger_audit_view(self, request: HttpRequest) -> HttpResponse:
         """Run the ledger audit now (treasury, superuser) and record it as the dashboard's last one."""
-        from exchange.admin_dashboard import can_run_ledger_audit
-        from wallets.audit import run_audit
-        from wallets.audit_runs import record_audit
-
         user = authenticated_user(request)
         if not can_run_ledger_audit(user, sections_of(user)):
             raise PermissionDenied

@@ -1,4 +1,4 @@
-"""Trading pages: a market's trade page, the markets overview and the signed-in user's dashboard.
+"""Trading pages: a market's trade page and the markets overview.
 
 Anyone may read a market; placing and cancelling go through trading.services like the API does.
 Every page is complete without JavaScript; their scripts keep them live from /ws/stream (book,
@@ -20,13 +20,10 @@ from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.utils import timezone
-from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
 from accounts.selectors import authenticated_user
-from accounts.services import has_two_factor
 from exchange.core import money
 from exchange.core.errors import DomainError, NotFound
 from exchange.core.forms import add_domain_error
@@ -34,10 +31,10 @@ from exchange.core.throttling import page_rate_limit
 from kyc import policy
 from trading import marketdata, selectors, services
 from trading.consumers import BOOK_DEPTH as STREAM_BOOK_DEPTH
+from trading.display import REASONS, Formats, fill_row, order_row, trim
 from trading.forms import OrderForm, new_request_id
-from trading.models import Market, Order, OrderStatus, OrderType, Side, Trade
+from trading.models import Market, Order, OrderStatus, OrderType
 from trading.payloads import stats_payload, ticker_payload
-from trading.portfolio import VALUATION_ASSET, Holding, portfolio_of
 from wallets import selectors as wallet_selectors
 
 BOOK_DEPTH = 15
@@ -46,59 +43,6 @@ OPEN_ORDERS_SHOWN = 50
 HISTORY_SHOWN = 20
 FILLS_SHOWN = 20
 POLL_MILLISECONDS = 2000
-
-# Why an order ended, in words (the engine records a code in Order.reason).
-REASONS = {
-    "cancelled": "Cancelled by you",
-    "self_trade_prevention": "Self-trade prevention",
-    "post_only_would_take": "Post-only: it would have taken",
-    "immediate_or_cancel": "Rest not filled at once (IOC)",
-    "fill_or_kill": "Could not fill in full (FOK)",
-    "price_protection": "Price protection reached",
-}
-
-
-def places_of(step: Decimal) -> int:
-    """Return how many decimals a step such as 0.0100 has once normalized (2)."""
-    exponent = step.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def trim(amount: Decimal, places: int, keep: int) -> str:
-    """Format at `places` decimals, then drop trailing zeros down to `keep` decimals."""
-    text = money.plain(amount, places)
-    if "." not in text:
-        return text if keep == 0 else f"{text}.{'0' * keep}"
-    whole, fraction = text.split(".")
-    fraction = fraction.rstrip("0").ljust(keep, "0")
-    return f"{whole}.{fraction}" if fraction else whole
-
-
-@dataclass(frozen=True)
-class Formats:
-    """How a market's amounts are shown: prices to the tick, quantities to the lot, at most the asset's decimals."""
-
-    market: Market
-
-    @property
-    def price_places(self) -> int:
-        return min(places_of(self.market.tick_size), self.market.quote.decimals)
-
-    @property
-    def quantity_places(self) -> int:
-        return min(places_of(self.market.lot_size), self.market.base.decimals)
-
-    def price(self, amount: Decimal | None) -> str:
-        return "" if amount is None else trim(amount, self.market.quote.decimals, self.price_places)
-
-    def base(self, amount: Decimal | None) -> str:
-        return "" if amount is None else trim(amount, self.market.base.decimals, self.quantity_places)
-
-    def quote(self, amount: Decimal | None) -> str:
-        return self.price(amount)
-
-    def of_asset(self, amount: Decimal, asset_id: int) -> str:
-        return self.base(amount) if asset_id == self.market.base_id else self.quote(amount)
 
 
 @dataclass(frozen=True)
@@ -124,38 +68,6 @@ class TradeRow:
     time: datetime
 
 
-@dataclass(frozen=True)
-class OrderRow:
-    id: int
-    symbol: str
-    pair: str
-    side: str
-    type: str
-    price: str
-    quantity: str
-    filled: str
-    average_price: str
-    status: str
-    status_label: str
-    reason: str
-    cancelling: bool
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class FillRow:
-    order_id: int
-    symbol: str
-    pair: str
-    side: str
-    role: str
-    price: str
-    quantity: str
-    fee: str
-    fee_asset: str
-    time: datetime
-
-
 def _levels(levels: list[tuple[Decimal, Decimal]], formats: Formats) -> list[BookLevel]:
     total = sum((quantity for _, quantity in levels), Decimal(0))
     rows = []
@@ -178,48 +90,6 @@ def trade_rows(market: Market, formats: Formats) -> list[TradeRow]:
         TradeRow(formats.price(t.price), formats.base(t.quantity), t.taker_side, t.created_at)
         for t in selectors.recent_trades(market=market, limit=TRADES_SHOWN)
     ]
-
-
-def order_row(order: Order, formats: Formats) -> OrderRow:
-    if order.quantity is None:  # a market buy sized in the quote asset
-        quantity = f"{formats.quote(order.quote_quantity)} {formats.market.quote.code}"
-    else:
-        quantity = formats.base(order.quantity)
-    market = formats.market
-    return OrderRow(
-        id=order.pk,
-        symbol=market.symbol,
-        pair=f"{market.base.code}/{market.quote.code}",
-        side=order.side,
-        type=order.get_type_display(),
-        price=formats.price(order.price) if order.type == OrderType.LIMIT else "Market",
-        quantity=quantity,
-        filled=formats.base(order.filled_quantity),
-        average_price=formats.price(order.average_price),
-        status=order.status,
-        status_label=order.get_status_display(),
-        reason=REASONS.get(order.reason, order.reason.replace("_", " ")),
-        cancelling=order.cancel_seq is not None and order.is_live,
-        created_at=order.created_at,
-    )
-
-
-def fill_row(trade: Trade, user: User, formats: Formats) -> FillRow:
-    maker = trade.maker_user_id == user.pk
-    order = trade.maker_order if maker else trade.taker_order
-    fee_asset = formats.market.base if order.side == Side.BUY else formats.market.quote
-    return FillRow(
-        order_id=order.pk,
-        symbol=formats.market.symbol,
-        pair=f"{formats.market.base.code}/{formats.market.quote.code}",
-        side=order.side,
-        role="Maker" if maker else "Taker",
-        price=formats.price(trade.price),
-        quantity=formats.base(trade.quantity),
-        fee=formats.of_asset(trade.maker_fee if maker else trade.taker_fee, fee_asset.pk),
-        fee_asset=fee_asset.code,
-        time=trade.created_at,
-    )
 
 
 @dataclass(frozen=True)
@@ -457,91 +327,3 @@ def markets_view(request: HttpRequest) -> HttpResponse:
     stats = stats_payload(marketdata.stats())
     context = {"rows": rows, "stats": stats, "volume_24h_usdt": f"{Decimal(stats['volume_24h_usdt']):,f}"}
     return render(request, "trading/markets.html", context)
-
-
-# --- The dashboard ----------------------------------------------------------------------------------
-
-DASHBOARD_ORDERS = 20
-DASHBOARD_FILLS = 8
-DASHBOARD_TRANSACTIONS = 6
-DASHBOARD_NOTIFICATIONS = 6
-
-
-def balance_places(holding: Holding) -> int:
-    """Balances are shown with at least two decimals (more when they have them), at most the asset's."""
-    return min(2, holding.decimals)
-
-
-def _age(moment: datetime, now: datetime) -> str:
-    return "just now" if (now - moment).total_seconds() < 60 else f"{timesince(moment, now)} ago"
-
-
-def dashboard_view(request: HttpRequest) -> HttpResponse:
-    """What a signed-in user lands on: holdings valued in USDT, open orders, fills, transfers, news.
-
-    static/js/dashboard.js keeps it live from the `user` channel (balances, orders, notifications)
-    and the tickers of the USDT markets (the prices the holdings are valued at).
-    """
-    user = authenticated_user(request)
-    now = timezone.now()
-    portfolio = portfolio_of(user=user)
-    markets = marketdata.markets()
-    formats = {market.pk: Formats(market) for market in markets}
-    orders = selectors.orders_of(user=user, status="open")[:DASHBOARD_ORDERS]
-    fills = selectors.fills_of(user=user)[:DASHBOARD_FILLS]
-    holdings = [
-        {
-            "holding": h,
-            "available": trim(h.available, h.decimals, balance_places(h)),
-            "locked": trim(h.locked, h.decimals, balance_places(h)),
-            "total": trim(h.total, h.decimals, balance_places(h)),
-            "value": f"{h.value_usdt:,f}",
-            "price": trim(h.price_usdt, 18, 2),
-        }
-        for h in portfolio.holdings
-    ]
-    context: dict[str, object] = {
-        "holdings": holdings,
-        "total_usdt": f"{portfolio.total_usdt:,f}",
-        "open_orders": [order_row(order, formats[order.market_id]) for order in orders],
-        "fills": [fill_row(trade, user, formats[trade.market_id]) for trade in fills],
-        "transactions": [
-            {
-                "type": row["type"],
-                "asset": row["asset_code"],
-                "amount": money.trimmed(row["amount_"]),
-                "status": row["status_"],
-                "created_at": row["created_at"],
-            }
-            for row in wallet_selectors.transactions_of(user=user)[:DASHBOARD_TRANSACTIONS]
-        ],
-        "notifications": [
-            {"note": note, "age": _age(note.created_at, now)}
-            for note in user.notifications.all()[:DASHBOARD_NOTIFICATIONS]
-        ],
-        "two_factor": has_two_factor(user),
-        "labels": {"statuses": dict(OrderStatus.choices), "reasons": REASONS},
-        "dashboard": {
-            "assets": {
-                h.asset: {"decimals": h.decimals, "places": balance_places(h), "price": f"{h.price_usdt:f}"}
-                for h in portfolio.holdings
-            },
-            "markets": {
-                m.symbol: {
-                    "base": m.base.code,
-                    "quote": m.quote.code,
-                    "price_places": formats[m.pk].price_places,
-                    "quantity_places": formats[m.pk].quantity_places,
-                }
-                for m in markets
-            },
-            "valued_by": sorted(m.symbol for m in markets if m.quote.code == VALUATION_ASSET),
-            "limits": {
-                "orders": DASHBOARD_ORDERS,
-                "fills": DASHBOARD_FILLS,
-                "transactions": DASHBOARD_TRANSACTIONS,
-                "notifications": DASHBOARD_NOTIFICATIONS,
-            },
-        },
-    }
-    return render(request, "dashboard.html", context)

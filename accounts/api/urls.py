@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from accounts.api import views
-from kyc.api.views import KycDetailsSubmitApi
 
 auth_urlpatterns: list[URLPattern | URLResolver] = [
     path("register", views.UserRegisterApi.as_view(), name="register"),
@@ -11,7 +10,6 @@ auth_urlpatterns: list[URLPattern | URLResolver] = [
     path("refresh", views.TokenRefreshApi.as_view(), name="refresh"),
     path("logout", views.UserLogoutApi.as_view(), name="logout"),
     path("me", views.UserMeApi.as_view(), name="me"),
-    path("kyc", KycDetailsSubmitApi.as_view(), name="kyc"),
 ]
 
 security_urlpatterns: list[URLPattern | URLResolver] = [
@@ -19,4 +17,9 @@ security_urlpatterns: list[URLPattern | URLResolver] = [
     path("2fa/verify", views.TwoFactorVerifyApi.as_view(), name="2fa-verify"),
     path("2fa/disable", views.TwoFactorDisableApi.as_view(), name="2fa-disable"),
     path("2fa/status", views.TwoFactorStatusApi.as_view(), name="2fa-status"),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("auth/", include((auth_urlpatterns, "auth"))),
+    path("security/", include((security_urlpatterns, "security"))),
 ]

@@ -4,7 +4,9 @@ from django.urls import URLPattern, URLResolver, path
 
 from apikeys.api import views
 
-apikeys_urlpatterns: list[URLPattern | URLResolver] = [
+app_name = "api-keys"
+
+urlpatterns: list[URLPattern | URLResolver] = [
     path("api-keys", views.ApiKeysApi.as_view(), name="list"),
     path("api-keys/<int:key_id>", views.ApiKeyDetailApi.as_view(), name="detail"),
     path("api-keys/<int:key_id>/usage", views.ApiKeyUsageApi.as_view(), name="usage"),

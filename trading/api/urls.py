@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from trading.api import market_views, views
 
@@ -18,4 +18,9 @@ market_urlpatterns: list[URLPattern | URLResolver] = [
     path("ticker/<str:symbol>", market_views.TickerApi.as_view(), name="ticker"),
     path("stats", market_views.StatsApi.as_view(), name="stats"),
     path("candles/<str:symbol>", market_views.CandlesApi.as_view(), name="candles"),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("trading/", include((trading_urlpatterns, "trading"))),
+    path("market/", include((market_urlpatterns, "market"))),
 ]

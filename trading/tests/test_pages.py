@@ -1,5 +1,5 @@
 """Trading pages: the trade page (what visitors, unverified users and traders see; placing and cancelling
-through forms), the markets page and the dashboard with its valuation in USDT.
+through forms), the markets page, and the valuation in USDT the dashboard shows.
 
 The engine runs in this process (`drain`); the ledger audit runs after every test.
 """
@@ -15,16 +15,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.notifications import Notice
-from accounts.services import notify_user
 from accounts.tests.factories import UserFactory
 from trading import services
 from trading.models import Market, MarketStatus, Order, OrderStatus
 from trading.portfolio import Holding, Portfolio
 from trading.tests.factories import balance, drain, engine_for, markets, trader
-from wallets.models import Asset
+from trading.tests.pages import panel, panel_text, row_text, text_of
 from wallets.tests.conftest import _audit_after_each_test  # noqa: F401  (every test ends with the audit)
-from wallets.tests.factories import fund
 
 pytestmark = pytest.mark.django_db
 
@@ -48,19 +45,6 @@ def place(user: Any, **fields: Any) -> Order:
 
 def limit_form(**fields: str) -> dict[str, str]:
     return {"side": "buy", "type": "limit", "time_in_force": "GTC", "request_id": "", **fields}
-
-
-def text_of(response: Any) -> str:
-    """The page's text without tags and with runs of whitespace collapsed, for phrase assertions."""
-    return htmllib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode())))
-
-
-def panel(response: Any, testid: str) -> str:
-    """The text of one section of the page (by its data-testid)."""
-    html = response.content.decode()
-    start = html.index(f'data-testid="{testid}"')
-    end = html.index("</section>", start)
-    return htmllib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html[start:end])))
 
 
 def test_visitors_see_the_book_and_the_trades_and_a_prompt_to_log_in(client: Any, setup: dict[str, Any]) -> None:
@@ -389,76 +373,7 @@ def test_the_markets_page_lists_every_market_with_its_24_hours(client: Any, setu
     assert 'href="/markets" aria-current="page"' in html  # in the navigation
 
 
-def row_text(html: str, marker: str) -> str:
-    return panel_text(html, marker, "</tr>")
-
-
-def panel_text(html: str, marker: str, end: str) -> str:
-    """The text from the end of the tag holding `marker` to `end`."""
-    start = html.index(">", html.index(marker)) + 1
-    return htmllib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html[start : html.index(end, start)]))).strip()
-
-
-# --- The dashboard ----------------------------------------------------------------------------------
-
-
-def test_visitors_get_the_landing_page(client: Any, setup: dict[str, Any]) -> None:
-    response = client.get("/")
-    assert "Create an account" in text_of(response)
-    assert 'data-testid="balances"' not in response.content.decode()
-
-
-def test_the_dashboard_values_each_balance_in_usdt(client: Any, setup: dict[str, Any]) -> None:
-    """Given BTC last traded at 60,000 and ETH never on ETH-USDT (its reference price is 3,000)."""
-    alice, bob = setup["alice"], setup["bob"]
-    fund(alice.pk, Asset.objects.get(code="ETH"), "1.5")
-    place(alice, side="sell", type="limit", price="60000", quantity="0.5")
-    place(bob, side="buy", type="limit", price="60000", quantity="0.2")
-    drain(engine_for("BTC-USDT"))
-    client.force_login(alice)
-
-    response = client.get("/")
-
-    assert response.status_code == 200
-    html = response.content.decode()
-    # alice: 2 - 0.2 BTC (0.3 of it still offered), 1.5 ETH, 100,000 + 12,000 - 0.1% fee USDT
-    assert row_text(html, 'data-asset="BTC"') == "BTC Bitcoin 1.50 0.30 1.80 108,000.00"
-    assert row_text(html, 'data-asset="ETH"') == "ETH Ether 1.50 0.00 1.50 4,500.00"
-    assert row_text(html, 'data-asset="USDT"') == "USDT Tether USD 111988.00 0.00 111988.00 111,988.00"
-    assert "Total 224,488.00" in panel_text(html, "<tfoot>", "</tfoot>")
-    assert "Estimated value 224,488.00 USDT" in text_of(response)
-    assert 'title="at 3000.00 USDT (reference price)"' in html
-    assert 'title="at 60000.00 USDT"' in html
-
-
-def test_the_dashboard_shows_orders_trades_transfers_and_notifications(client: Any, setup: dict[str, Any]) -> None:
-    alice, bob = setup["alice"], setup["bob"]
-    place(alice, side="sell", type="limit", price="60000", quantity="0.5")
-    place(bob, side="buy", type="limit", price="60000", quantity="0.2")
-    drain(engine_for("BTC-USDT"))
-    notify_user(Notice(user_id=alice.pk, title="You are verified: level 1", body="You can now trade."), email=False)
-    client.force_login(alice)
-
-    response = client.get("/")
-
-    assert "Welcome back, alice" in text_of(response)
-    assert re.search(r"BTC/USDT Sell Limit 60000\.00 0\.5000 0\.2000 Partially filled", panel(response, "open-orders"))
-    assert 'data-filled="0.2000"' in response.content.decode()  # where the fill toasts start from
-    assert re.search(r"BTC/USDT Sell maker 60000\.00 0\.2000 12\.00 USDT", panel(response, "fills"))
-    assert "Deposit 100000 USDT Credited" in panel(response, "transactions")
-    assert "You are verified: level 1 just now You can now trade." in panel(response, "notifications")
-    assert "Level 1 · verified" in text_of(response)
-    assert "Turn on two-factor authentication before you deposit." in text_of(response)
-
-
-def test_an_unverified_user_is_asked_to_verify(client: Any, setup: dict[str, Any]) -> None:
-    client.force_login(UserFactory(username="newbie", kyc_level=0))
-
-    page = text_of(client.get("/"))
-
-    assert "Level 0 · not verified" in page
-    assert "Verify your identity to trade and withdraw" in page
-    assert "No open orders." in page
+# --- The valuation --------------------------------------------------------------------------------------
 
 
 def test_values_round_half_up_once_per_asset_and_once_for_the_total() -> None:
@@ -469,26 +384,3 @@ def test_values_round_half_up_once_per_asset_and_once_for_the_total() -> None:
     portfolio = Portfolio([holding("0.004", "1"), holding("0.004", "1")])
     assert [h.value_usdt for h in portfolio.holdings] == [D("0.00"), D("0.00")]
     assert portfolio.total_usdt == D("0.01")  # the sum of the exact values, rounded
-
-
-def test_the_dashboard_reads_a_fixed_number_of_queries(client: Any, setup: dict[str, Any]) -> None:
-    alice, bob = setup["alice"], setup["bob"]
-    client.force_login(alice)
-
-    def queries() -> int:
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get("/").status_code == 200
-        return len([q for q in captured.captured_queries if "django_session" not in q["sql"]])
-
-    place(alice, side="sell", type="limit", price="60000", quantity="0.1")
-    place(bob, side="buy", type="limit", price="60000", quantity="0.1")
-    drain(engine_for("BTC-USDT"))
-    few = queries()
-    for price in ("61000", "62000", "63000"):
-        place(alice, side="sell", type="limit", price=price, quantity="0.1")
-        place(bob, side="buy", type="limit", price=price, quantity="0.1")
-    for price in ("70000", "71000"):
-        place(alice, side="sell", type="limit", price=price, quantity="0.1")
-    fund(alice.pk, Asset.objects.get(code="ETH"), "1")
-    drain(engine_for("BTC-USDT"))
-    assert queries() == few

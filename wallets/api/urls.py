@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from wallets.api import admin_views, views
 
@@ -40,4 +40,9 @@ admin_urlpatterns: list[URLPattern | URLResolver] = [
         admin_views.ColdWalletChangeRejectApi.as_view(),
         name="cold-wallet-change-reject",
     ),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("wallet/", include((wallet_urlpatterns, "wallet"))),
+    path("admin/", include((admin_urlpatterns, "admin-api"))),
 ]

@@ -4,6 +4,8 @@ Every run: the staff role groups, the level limits, the assets BTC, ETH and USDT
 wallets, the markets BTC-USDT and ETH-USDT (FIFO) and ETH-BTC (pro-rata). Demo data (users, their
 first deposits, a demo sanctions list) only in development (DEBUG) or with --demo; existing users,
 assets and markets are never changed.
+
+It lives in the project, above the apps, because it seeds every one of them.
 """
 
 from __future__ import annotations
