@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from accounts.models import User
 from exchange.core import money
-from trading.models import Market, Order, OrderType, Side, Trade
+from trading import order_types
+from trading.models import Market, Order, Side, Trade
 
 # Why an order ended, in words (the engine records a code in Order.reason).
 REASONS = {
@@ -110,8 +111,8 @@ def order_row(order: Order, formats: Formats) -> OrderRow:
         symbol=market.symbol,
         pair=f"{market.base.code}/{market.quote.code}",
         side=order.side,
-        type=order.get_type_display(),
-        price=formats.price(order.price) if order.type == OrderType.LIMIT else "Market",
+        type=order_types.label(order.type),
+        price="Market" if order.price is None else formats.price(order.price),
         quantity=quantity,
         filled=formats.base(order.filled_quantity),
         average_price=formats.price(order.average_price),

@@ -36,7 +36,8 @@ from trading.engine import SelfTrade as EngineSelfTrade
 from trading.engine import Side as EngineSide
 from trading.engine import TimeInForce as EngineTif
 from trading.marketdata import CandleRow
-from trading.models import LIVE_STATUSES, Market, OrderStatus, OrderType, Side
+from trading.models import LIVE_STATUSES, Market, OrderStatus, Side
+from trading.order_types.market import NAME as MARKET_TYPE
 from wallets import ledger
 from wallets.models import AccountKind, EntryKind, LedgerAccount
 
@@ -258,7 +259,7 @@ class MarketEngine:
         remaining = None if live.quantity is None else live.quantity - live.filled_quantity
         lots = 0 if remaining is None else int(remaining / self.lot)
         budget: int | None = None
-        if live.type == OrderType.MARKET and live.is_buy:
+        if live.type == MARKET_TYPE and live.is_buy:
             budget = int(live.hold_remaining / self.unit)  # the hold is the most it may spend
             if live.quote_sized:
                 lots = budget  # at least one tick per lot: it can never buy more lots than this
@@ -385,7 +386,7 @@ class MarketEngine:
             return CANCELLED, "cancelled" if taker is None else "self_trade_prevention"
         # Expired: what is left of an IOC, FOK or market order.
         money_ran_out = int(live.hold_remaining / self.unit) < live.last_price_ticks
-        if live.type == OrderType.MARKET and live.is_buy and live.filled_quantity and money_ran_out:
+        if live.type == MARKET_TYPE and live.is_buy and live.filled_quantity and money_ran_out:
             return (FILLED, "") if live.quote_sized else (EXPIRED, "price_protection")
         return EXPIRED, "fill_or_kill" if live.time_in_force == "FOK" else "immediate_or_cancel"
 

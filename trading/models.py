@@ -112,11 +112,6 @@ class Side(models.TextChoices):
     SELL = "sell", "Sell"
 
 
-class OrderType(models.TextChoices):
-    LIMIT = "limit", "Limit"
-    MARKET = "market", "Market"
-
-
 class TimeInForce(models.TextChoices):
     GTC = "GTC", "Good till cancelled"
     IOC = "IOC", "Immediate or cancel"
@@ -131,6 +126,8 @@ class SelfTradePrevention(models.TextChoices):
 
 class OrderStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    # Kept off the book by its type's engine part until its condition holds (a stop, say).
+    UNTRIGGERED = "untriggered", "Untriggered"
     OPEN = "open", "Open"
     PARTIALLY_FILLED = "partially_filled", "Partially filled"
     FILLED = "filled", "Filled"
@@ -139,7 +136,7 @@ class OrderStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
-LIVE_STATUSES = (OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+LIVE_STATUSES = (OrderStatus.PENDING, OrderStatus.UNTRIGGERED, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
 RESTING_STATUSES = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
 
 
@@ -157,7 +154,7 @@ class Order(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     client_order_id = models.CharField(max_length=64, blank=True)
     side = models.CharField(max_length=4, choices=Side.choices)
-    type = models.CharField(max_length=6, choices=OrderType.choices)
+    type = models.CharField(max_length=24)  # an order type's name (trading.order_types checks it)
     price = money(null=True, blank=True)
     quantity = money(null=True, blank=True)  # base asset; null for a market buy sized in quote
     quote_quantity = money(null=True, blank=True)  # market buys sized in the quote asset
@@ -166,6 +163,7 @@ class Order(models.Model):
     self_trade_prevention = models.CharField(
         max_length=12, choices=SelfTradePrevention.choices, default=SelfTradePrevention.CANCEL_TAKER
     )
+    params = models.JSONField(default=dict, blank=True)  # the amounts of its type's own (a stop price), as strings
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     filled_quantity = money(default=ZERO)
     filled_quote = money(default=ZERO)  # sum of price x quantity of its fills
@@ -194,19 +192,22 @@ class Order(models.Model):
                 name="trading_order_hold_within_held",
             ),
             models.CheckConstraint(
-                condition=Q(quantity__gt=0) | Q(quantity__isnull=True, type=OrderType.MARKET, side=Side.BUY),
+                condition=Q(quantity__gt=0) | Q(quantity__isnull=True, type="market", side=Side.BUY),
                 name="trading_order_quantity_positive",
             ),
+            # A limit order has a price and a market order none; any price is positive.
             models.CheckConstraint(
-                condition=Q(type=OrderType.MARKET, price__isnull=True) | Q(type=OrderType.LIMIT, price__gt=0),
-                name="trading_order_price_iff_limit",
+                condition=(Q(price__isnull=True) | Q(price__gt=0))
+                & (~Q(type="limit") | Q(price__isnull=False))
+                & (~Q(type="market") | Q(price__isnull=True)),
+                name="trading_order_price_by_type",
             ),
         ]
         indexes = [
             models.Index(fields=["market", "seq"], condition=Q(status="pending"), name="trading_order_pending"),
             models.Index(
                 fields=["market", "cancel_seq"],
-                condition=Q(cancel_seq__isnull=False, status__in=["pending", "open", "partially_filled"]),
+                condition=Q(cancel_seq__isnull=False, status__in=[str(status) for status in LIVE_STATUSES]),
                 name="trading_order_cancel_pending",
             ),
             models.Index(

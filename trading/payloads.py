@@ -19,13 +19,13 @@ from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from exchange.core.money import plain, trimmed
+from trading import order_types
 from trading.marketdata import CandleRow, ExchangeStats, Ticker
 from trading.models import (
     Market,
     MarketStatus,
     MatchingAlgorithm,
     Order,
-    OrderType,
     SelfTradePrevention,
     Side,
     TimeInForce,
@@ -45,7 +45,7 @@ class OrderSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     symbol = serializers.CharField()
     side = serializers.ChoiceField(choices=Side.choices)
-    type = serializers.ChoiceField(choices=OrderType.choices)
+    type = serializers.ChoiceField(choices=order_types.choices())
     price = serializers.CharField(allow_null=True)
     quantity = serializers.CharField(allow_null=True)
     quote_quantity = serializers.CharField(allow_null=True)

@@ -8,28 +8,15 @@ out by the engine in sequence, so it can never race a fill.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal, localcontext
-
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import User
-from exchange.core import money
-from exchange.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from exchange.core.errors import Conflict, DomainError, NotFound
 from kyc import policy
-from trading.models import (
-    COMMAND_SEQUENCE,
-    LIVE_STATUSES,
-    RESTING_STATUSES,
-    Market,
-    Order,
-    OrderType,
-    SelfTradePrevention,
-    Side,
-    TimeInForce,
-)
+from trading import order_types
+from trading.models import COMMAND_SEQUENCE, LIVE_STATUSES, Market, Order, SelfTradePrevention, Side, TimeInForce
+from trading.order_types import OrderRequest, ValidOrder
 from wallets import services as wallet_services
-from wallets.models import Asset
 
 WAKEUP_CHANNEL = "engine_wakeup"
 # Cancel requests take their place in line from the command sequence (SEQUENCE below).
@@ -64,28 +51,6 @@ class MarketClosed(DomainError):
     default_message = "This market is not accepting orders."
 
 
-class NoLiquidity(DomainError):
-    code = "no_liquidity"
-    status_code = 409
-    default_message = "There is nothing on the other side of the book to trade with."
-
-
-@dataclass(frozen=True)
-class OrderRequest:
-    """What a trader asks for, as received (amounts still strings)."""
-
-    symbol: str
-    side: str
-    type: str
-    price: object = None
-    quantity: object = None
-    quote_quantity: object = None
-    time_in_force: str = TimeInForce.GTC
-    post_only: bool = False
-    self_trade_prevention: str = SelfTradePrevention.CANCEL_TAKER
-    client_order_id: str = ""
-
-
 def market_by_symbol(symbol: str) -> Market:
     market = Market.objects.select_related("base", "quote").filter(symbol=str(symbol).strip().upper()).first()
     if market is None:
@@ -93,40 +58,22 @@ def market_by_symbol(symbol: str) -> Market:
     return market
 
 
-def _decimal(raw: object, field: str) -> Decimal:
-    return money.parse_decimal(raw, field=field, what=field)
-
-
-def _on_step(value: Decimal, step: Decimal, field: str, what: str) -> Decimal:
-    if money.MONEY.remainder(value, step):
-        message = f"{field} must be a multiple of the market's {what} ({step.normalize():f})."
-        raise ValidationFailed(message, details={field: [message]})
-    return value
-
-
-@dataclass(frozen=True)
-class ValidOrder:
-    side: str
-    type: str
-    price: Decimal | None
-    quantity: Decimal | None
-    quote_quantity: Decimal | None
-    time_in_force: str
-    post_only: bool
-    self_trade_prevention: str
-    client_order_id: str
+def kind_of(type_name: object) -> order_types.OrderKind:
+    kind = order_types.get(str(type_name))
+    if kind is None:
+        raise order_types.refuse("type", f"type is {order_types.names_text()}.")
+    return kind
 
 
 def validate(request: OrderRequest, market: Market) -> ValidOrder:
-    """Check an order against its market's rules; return it with parsed amounts, or raise ValidationFailed."""
+    """Check an order against its market's rules; return it with parsed amounts, or raise ValidationFailed.
 
-    def refuse(field: str, message: str) -> ValidationFailed:
-        return ValidationFailed(message, details={field: [message]})
-
+    The fields every order has are checked here; its type (trading.order_types) checks the rest.
+    """
+    refuse = order_types.refuse
     if request.side not in Side.values:
         raise refuse("side", "side is buy or sell.")
-    if request.type not in OrderType.values:
-        raise refuse("type", "type is limit or market.")
+    kind = kind_of(request.type)
     if request.time_in_force not in TimeInForce.values:
         raise refuse("time_in_force", "time_in_force is GTC, IOC or FOK.")
     if request.self_trade_prevention not in SelfTradePrevention.values:
@@ -134,114 +81,36 @@ def validate(request: OrderRequest, market: Market) -> ValidOrder:
     client_order_id = str(request.client_order_id or "").strip()
     if len(client_order_id) > 64:
         raise refuse("client_order_id", "client_order_id has at most 64 characters.")
+    unknown = sorted(set(request.params) - {param.name for param in kind.params})
+    if unknown:
+        raise refuse(unknown[0], f"A {kind.label.lower()} order has no {unknown[0]}.")
 
-    price = quantity = quote_quantity = None
+    quantity = quote_quantity = None
     if request.quantity not in (None, ""):
-        quantity = _on_step(_decimal(request.quantity, "quantity"), market.lot_size, "quantity", "lot size")
+        quantity = order_types.on_step(
+            order_types.amount(request.quantity, "quantity"), market.lot_size, "quantity", "lot size"
+        )
     if request.quote_quantity not in (None, ""):
-        quote_quantity = _decimal(request.quote_quantity, "quote_quantity")
-    time_in_force = request.time_in_force
-
-    if request.type == OrderType.LIMIT:
-        if request.price in (None, ""):
-            raise refuse("price", "A limit order needs a price.")
-        price = _on_step(_decimal(request.price, "price"), market.tick_size, "price", "tick size")
-        if quantity is None:
-            raise refuse("quantity", "A limit order needs a quantity.")
-        if quote_quantity is not None:
-            raise refuse("quote_quantity", "Only market buys can be sized in the quote asset.")
-        notional = money.multiply(price, quantity)
-        if notional >= money.LIMIT:
-            message = f"The order's value ({notional:.3E} {market.quote}) is too large: it must be below 10^18."
-            raise refuse("quantity", message)
-        if notional < market.min_notional:
-            raise refuse(
-                "quantity",
-                f"The order's value is below the minimum of {market.min_notional.normalize():f} {market.quote}.",
-            )
-        if request.post_only and time_in_force != TimeInForce.GTC:
-            raise refuse("post_only", "A post-only order rests on the book: use GTC.")
-    else:
-        if request.price not in (None, ""):
-            raise refuse("price", "A market order has no price.")
-        if request.post_only:
-            raise refuse("post_only", "A market order always takes: it cannot be post-only.")
-        if time_in_force == TimeInForce.GTC:
-            time_in_force = TimeInForce.IOC  # a market order never rests
-        if request.side == Side.SELL and quote_quantity is not None:
-            raise refuse("quote_quantity", "A market sell is sized by quantity.")
-        if (quantity is None) == (quote_quantity is None):
-            raise refuse("quantity", "A market buy needs either quantity or quote_quantity (not both).")
-        if quote_quantity is not None:
-            if money.quantize(quote_quantity, market.quote.decimals) != quote_quantity:
-                raise refuse("quote_quantity", f"{market.quote} has at most {market.quote.decimals} decimals.")
-            if quote_quantity < market.min_notional:
-                message = f"quote_quantity is below the minimum of {market.min_notional.normalize():f} {market.quote}."
-                raise refuse("quote_quantity", message)
-    if quantity is not None and quantity < market.min_quantity:
-        raise refuse("quantity", f"quantity is below the minimum of {market.min_quantity.normalize():f} {market.base}.")
-    return ValidOrder(
-        side=request.side,
-        type=request.type,
-        price=price,
-        quantity=quantity,
-        quote_quantity=quote_quantity,
-        time_in_force=time_in_force,
-        post_only=bool(request.post_only),
-        self_trade_prevention=request.self_trade_prevention,
-        client_order_id=client_order_id,
+        quote_quantity = order_types.amount(request.quote_quantity, "quote_quantity")
+    order = kind.validate(
+        request,
+        market,
+        ValidOrder(
+            side=request.side,
+            type=kind.name,
+            price=None,
+            quantity=quantity,
+            quote_quantity=quote_quantity,
+            time_in_force=request.time_in_force,
+            post_only=bool(request.post_only),
+            self_trade_prevention=request.self_trade_prevention,
+            client_order_id=client_order_id,
+        ),
     )
-
-
-def _ceil(amount: Decimal, asset: Asset) -> Decimal:
-    return money.quantize(amount, asset.decimals, rounding=ROUND_CEILING)
-
-
-def market_buy_hold(market: Market, quantity: Decimal) -> Decimal:
-    """What a market buy of `quantity` holds: the cost of walking the resting asks, plus the protection band.
-
-    The engine never lets the order spend more than this, so it is also the order's price protection.
-    """
-    cost = Decimal(0)
-    needed = quantity
-    worst: Decimal | None = None
-    asks = (
-        Order.objects.filter(market=market, side=Side.SELL, status__in=RESTING_STATUSES)
-        .order_by("price", "seq")
-        .values_list("price", "quantity", "filled_quantity")
-    )
-    with localcontext(money.MONEY):  # products of two stored amounts need more than 28 digits
-        for price, total, filled in asks.iterator(chunk_size=200):
-            worst = price
-            take = min(needed, total - filled)
-            cost += take * price
-            needed -= take
-            if needed <= 0:
-                break
-        if worst is None:
-            raise NoLiquidity("No one is selling: place a limit order instead.")
-        cost += needed * worst  # a thinner book than asked for: the rest is bounded at the worst price seen
-        hold = cost * (1 + market.market_buy_protection)
-    if hold >= money.LIMIT:
-        message = f"Buying {quantity:f} {market.base} would cost too much: the hold must be below 10^18."
-        raise ValidationFailed(message, details={"quantity": [message]})
-    return _ceil(hold, market.quote)
-
-
-def _given(value: Decimal | None) -> Decimal:
-    if value is None:  # validate() makes sure of it: a bug if it happens
-        raise TypeError("an amount validate() requires is missing")
-    return value
-
-
-def _hold_for(market: Market, order: ValidOrder) -> tuple[Asset, Decimal]:
-    if order.side == Side.SELL:
-        return market.base, _given(order.quantity)
-    if order.type == OrderType.LIMIT:
-        return market.quote, _ceil(money.multiply(_given(order.price), _given(order.quantity)), market.quote)
-    if order.quote_quantity is not None:
-        return market.quote, order.quote_quantity
-    return market.quote, market_buy_hold(market, _given(order.quantity))
+    if order.quantity is not None and order.quantity < market.min_quantity:
+        message = f"quantity is below the minimum of {market.min_quantity.normalize():f} {market.base}."
+        raise refuse("quantity", message)
+    return order
 
 
 def _same_order(existing: Order, order: ValidOrder, market: Market) -> bool:
@@ -255,6 +124,7 @@ def _same_order(existing: Order, order: ValidOrder, market: Market) -> bool:
         and existing.time_in_force == order.time_in_force
         and existing.post_only == order.post_only
         and existing.self_trade_prevention == order.self_trade_prevention
+        and existing.params == order.params
     )
 
 
@@ -292,7 +162,7 @@ def place_order(*, user: User, request: OrderRequest) -> tuple[Order, bool]:
         return existing, False
     if not market.accepts_orders:
         raise MarketClosed(f"{market.symbol} is {market.get_status_display().lower()}: it accepts no new orders.")
-    asset, amount = _hold_for(market, order)
+    asset, amount = order_types.KINDS[order.type].hold(market, order)
     try:
         with transaction.atomic(durable=True):
             created = Order.objects.create(
@@ -307,6 +177,7 @@ def place_order(*, user: User, request: OrderRequest) -> tuple[Order, bool]:
                 time_in_force=order.time_in_force,
                 post_only=order.post_only,
                 self_trade_prevention=order.self_trade_prevention,
+                params=order.params,
                 held=amount,
                 hold_remaining=amount,
             )

@@ -20,6 +20,7 @@ from exchange.core import money
 from exchange.core.errors import DomainError
 from trading import services
 from trading.models import LIVE_STATUSES, Market, MarketStatus, Order, Side
+from trading.order_types import OrderRequest
 from wallets import ledger
 from wallets.models import Asset
 from wallets.services import fund_demo_account
@@ -80,7 +81,7 @@ class Quoting:
         return Decimal(max(minimum, lots * lot))
 
 
-def _place(user: User, request: services.OrderRequest) -> Order | None:
+def _place(user: User, request: OrderRequest) -> Order | None:
     try:
         order, _ = services.place_order(user=user, request=request)
     except DomainError as error:
@@ -147,7 +148,7 @@ class MarketMaker:
             for _ in range(max(0, LADDER_LEVELS - count)):
                 level = self.rng.randint(1, LADDER_LEVELS)
                 quote_price = quoting.round_price(quoting.price * (1 + sign * STEP * level))
-                request = services.OrderRequest(
+                request = OrderRequest(
                     quoting.market.symbol, side, "limit", price=quote_price, quantity=quoting.quantity(), post_only=True
                 )
                 placed += _place(self.maker, request) is not None
@@ -156,11 +157,11 @@ class MarketMaker:
     def _take(self, quoting: Quoting) -> int:
         side = self.rng.choice([Side.BUY, Side.SELL])
         if self.rng.random() < 0.5:
-            request = services.OrderRequest(quoting.market.symbol, side, "market", quantity=quoting.quantity(0.6))
+            request = OrderRequest(quoting.market.symbol, side, "market", quantity=quoting.quantity(0.6))
         else:
             sign = 1 if side == Side.BUY else -1
             price = quoting.round_price(quoting.price * (1 + sign * STEP * 2))
-            request = services.OrderRequest(
+            request = OrderRequest(
                 quoting.market.symbol, side, "limit", price=price, quantity=quoting.quantity(0.6), time_in_force="IOC"
             )
         return int(_place(self.taker, request) is not None)

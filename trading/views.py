@@ -33,7 +33,7 @@ from trading import marketdata, selectors, services
 from trading.consumers import BOOK_DEPTH as STREAM_BOOK_DEPTH
 from trading.display import REASONS, Formats, fill_row, order_row, trim
 from trading.forms import OrderForm, new_request_id
-from trading.models import Market, Order, OrderStatus, OrderType
+from trading.models import Market, Order, OrderStatus
 from trading.payloads import stats_payload, ticker_payload
 from wallets import selectors as wallet_selectors
 
@@ -225,7 +225,7 @@ def _signed_in(request: HttpRequest) -> User | None:
 def _placed_message(order: Order, formats: Formats) -> str:
     market = formats.market
     what = f"{order.side} {formats.base(order.quantity)} {market.base.code}"
-    if order.type == OrderType.MARKET:
+    if order.price is None:
         if order.quantity is None:
             what = f"buy {market.base.code} for {formats.quote(order.quote_quantity)} {market.quote.code}"
         return f"Order #{order.pk} placed: market {what}."

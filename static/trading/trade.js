@@ -234,12 +234,10 @@
     return input ? input.value : "";
   }
 
-  function setShown(selector, shown) {
-    form.querySelectorAll(selector).forEach(function (block) {
-      block.hidden = !shown;
-      // Hidden inputs are disabled too, so the form never sends a value the order type does not use.
-      block.querySelectorAll("input, select").forEach(function (input) { input.disabled = !shown; });
-    });
+  function setShown(block, shown) {
+    block.hidden = !shown;
+    // Hidden inputs are disabled too, so the form never sends a value the order type does not use.
+    block.querySelectorAll("input, select").forEach(function (input) { input.disabled = !shown; });
   }
 
   function estimate() {
@@ -255,12 +253,14 @@
 
   function updateForm() {
     var side = chosen("side") || "buy", type = chosen("type") || "limit";
-    setShown('[data-for="limit"]', type === "limit");
-    setShown('[data-for="market-buy"]', type === "market" && side === "buy");
-    // A market order never rests: good-till-cancelled does not apply to it (the server makes it IOC).
+    // Each type-dependent field lists the "type:side" pairs that use it (trading.order_types).
+    form.querySelectorAll("[data-shown-for]").forEach(function (block) {
+      setShown(block, block.dataset.shownFor.split(" ").indexOf(type + ":" + side) >= 0);
+    });
+    // A type that never rests (market): good-till-cancelled does not apply to it (the server makes it IOC).
     var tif = form.elements.time_in_force, gtc = tif && tif.querySelector('option[value="GTC"]');
     if (gtc) {
-      gtc.disabled = type === "market";
+      gtc.disabled = (form.dataset.restingTypes || "").split(" ").indexOf(type) < 0;
       if (gtc.disabled && tif.value === "GTC") tif.value = "IOC";
     }
     var submit = form.querySelector("[data-submit]");

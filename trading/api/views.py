@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -17,8 +17,8 @@ from exchange.core.pagination import Pagination, paginated
 from exchange.core.scopes import Scope
 from kyc import policy
 from kyc.permissions import policy_permission
-from trading import selectors, services
-from trading.models import OrderType, SelfTradePrevention, Side, TimeInForce
+from trading import order_types, selectors, services
+from trading.models import SelfTradePrevention, Side, TimeInForce
 from trading.payloads import (
     CANCEL_ALL_SCHEMA,
     FILL_SCHEMA,
@@ -35,26 +35,46 @@ from trading.payloads import (
 MAX_TRADES = 500
 
 
+# The fields every order has; `order_input` adds each order type's own (no docstring: the schema would show it).
+class OrderInput(serializers.Serializer[Any]):
+    symbol = serializers.CharField(max_length=33)
+    side = serializers.ChoiceField(choices=Side.choices)
+    type = serializers.ChoiceField(choices=order_types.choices())
+    price = serializers.JSONField(required=False, help_text='A string, such as "60000.00" (limit orders).')
+    quantity = serializers.JSONField(required=False, help_text="Base asset amount, as a string.")
+    quote_quantity = serializers.JSONField(required=False, help_text="Market buys: quote asset amount to spend.")
+    time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, default=TimeInForce.GTC)
+    post_only = serializers.BooleanField(default=False)
+    self_trade_prevention = serializers.ChoiceField(
+        choices=SelfTradePrevention.choices, default=SelfTradePrevention.CANCEL_TAKER
+    )
+    client_order_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+    class Meta:
+        ref_name = "OrderInput"
+
+    def order_request(self) -> order_types.OrderRequest:
+        values = dict(self.validated_data)
+        params = {name: values.pop(name) for name in order_types.params() if name in values}
+        return order_types.OrderRequest(**values, params=params)
+
+
+def order_input() -> type[OrderInput]:
+    """The order input with a field for each amount of an order type's own (a stop price, say)."""
+    fields: dict[str, object] = {
+        name: serializers.JSONField(required=False, help_text=f"{param.help_text} ({param.label}, as a string.)")
+        for name, param in order_types.params().items()
+    }
+    if not fields:
+        return OrderInput
+    attrs = {"__module__": __name__, "Meta": OrderInput.Meta, **fields}
+    return cast("type[OrderInput]", serializers.SerializerMetaclass("OrderInput", (OrderInput,), attrs))
+
+
 class OrdersApi(APIView):
     required_scopes = {"GET": Scope.READ, "POST": Scope.TRADE, "DELETE": Scope.TRADE}
     rate_limit_scopes = {"POST": "order"}
-
-    class InputSerializer(serializers.Serializer[Any]):
-        symbol = serializers.CharField(max_length=33)
-        side = serializers.ChoiceField(choices=Side.choices)
-        type = serializers.ChoiceField(choices=OrderType.choices)
-        price = serializers.JSONField(required=False, help_text='A string, such as "60000.00" (limit orders).')
-        quantity = serializers.JSONField(required=False, help_text="Base asset amount, as a string.")
-        quote_quantity = serializers.JSONField(required=False, help_text="Market buys: quote asset amount to spend.")
-        time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, default=TimeInForce.GTC)
-        post_only = serializers.BooleanField(default=False)
-        self_trade_prevention = serializers.ChoiceField(
-            choices=SelfTradePrevention.choices, default=SelfTradePrevention.CANCEL_TAKER
-        )
-        client_order_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
-
-        class Meta:
-            ref_name = "OrderInput"
+    InputSerializer = order_input()
 
     def get_permissions(self) -> Any:
         if self.request.method == "POST":
@@ -70,9 +90,7 @@ class OrdersApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order, created = services.place_order(
-            user=authenticated_user(request), request=services.OrderRequest(**data.validated_data)
-        )
+        order, created = services.place_order(user=authenticated_user(request), request=data.order_request())
         # The order comes back with its market and assets loaded: no need to read it again.
         return Response(order_payload(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
