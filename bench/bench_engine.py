@@ -239,10 +239,10 @@ def seed(commands: Sequence[Command]) -> Seeded:
             """
             INSERT INTO trading_order (id, seq, market_id, user_id, client_order_id, side, type, price, quantity,
                                        time_in_force, post_only, self_trade_prevention, status, filled_quantity,
-                                       filled_quote, fee, held, hold_remaining, cancel_seq, reason, created_at,
-                                       updated_at)
+                                       filled_quote, fee, held, hold_remaining, cancel_seq, reason, params,
+                                       created_at, updated_at)
             SELECT v.id, v.seq, %s, v.user_id, '', v.side, 'limit', v.price, v.quantity, 'GTC', false,
-                   'cancel_taker', 'pending', 0, 0, 0, v.held, v.held, v.cancel_seq, '', %s, %s
+                   'cancel_taker', 'pending', 0, 0, 0, v.held, v.held, v.cancel_seq, '', '{}', %s, %s
               FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::numeric[], %s::numeric[],
                           %s::numeric[], %s::bigint[]) AS v(id, seq, user_id, side, price, quantity, held, cancel_seq)
             """,
@@ -337,11 +337,11 @@ class Breakdown:
         ("fetch the commands", "engine", "fetch_commands"),
         ("match (Python): orders", "engine", "_place"),
         ("match (Python): cancels", "engine", "_cancel"),
-        ("write the batch, through its commit", "engine", "_write"),
+        ("write the batch, through its commit", "writer", "write"),
         ("of which: post the ledger entry", "ledger", "post_entry"),
         ("of which: commit (deferred checks, fsync)", "db", "_commit"),
         ("of which: on-commit hooks", "db", "run_and_clear_commit_hooks"),
-        ("events: build", "engine", "_published"),
+        ("events: build", "feed", "batch_events"),
         ("events: publish", "events", "publish_batch"),
     )
 
@@ -377,10 +377,17 @@ class Breakdown:
     def __enter__(self) -> Breakdown:
         from django.db.backends.base.base import BaseDatabaseWrapper
 
-        from trading import events, matching
+        from trading import batch_writer, events, feed, matching
         from wallets import ledger
 
-        owners = {"engine": matching.MarketEngine, "ledger": ledger, "db": BaseDatabaseWrapper, "events": events}
+        owners = {
+            "engine": matching.MarketEngine,
+            "writer": batch_writer.BatchWriter,
+            "feed": feed.Feed,
+            "ledger": ledger,
+            "db": BaseDatabaseWrapper,
+            "events": events,
+        }
         for label, owner_name, attribute in self.STEPS:
             owner = owners[owner_name]
             original = getattr(owner, attribute)

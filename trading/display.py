@@ -22,6 +22,7 @@ REASONS = {
     "immediate_or_cancel": "Rest not filled at once (IOC)",
     "fill_or_kill": "Could not fill in full (FOK)",
     "price_protection": "Price protection reached",
+    "market_changed": "The market's price or quantity step changed before it was matched",
 }
 
 

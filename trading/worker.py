@@ -27,7 +27,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, OperationalError, close_old_connections, connection
 
-from trading.matching import BookCorrupt, Fenced, MarketEngine
+from trading.batch_writer import Fenced
+from trading.matching import BookCorrupt, MarketEngine
 from trading.models import Market
 from trading.services import WAKEUP_CHANNEL
 

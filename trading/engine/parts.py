@@ -6,10 +6,11 @@ one object per market engine, pure Python like the book, called by the engine in
 so that a market's history replays the same way every time.
 
 - `take(order, params, last_price)` is called for each new order of the type, before the book sees
-  it. True keeps it waiting (the engine records it as the type's waiting status, outside the book's
-  depth); False lets it go to the book at once (its condition already holds). When the engine
-  rebuilds from the database, each order that was waiting is taken again with `last_price` None,
-  and must be kept.
+  it, with the market's last trade price (None before the first trade). True keeps it waiting (the
+  engine records it as the type's waiting status, outside the book's depth); False lets it go to
+  the book at once (its condition already holds).
+- `restore(order, params)` is called when the engine rebuilds from the database, for each order that
+  was waiting, in sequence order: the part keeps it as it was.
 - `cancel(order_id)` is called when a cancel meets an order the book does not hold: True when the
   part held it (and has let it go); the engine then ends it as cancelled.
 - `released(last_price)` is called after each command that traded, with the last trade's price in
@@ -31,6 +32,8 @@ from trading.engine.book import Order
 
 class EnginePart(Protocol):
     def take(self, order: Order, params: Mapping[str, int], last_price: int | None) -> bool: ...
+
+    def restore(self, order: Order, params: Mapping[str, int]) -> None: ...
 
     def cancel(self, order_id: int) -> bool: ...
 

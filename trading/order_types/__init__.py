@@ -17,17 +17,23 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from exchange.core import money
 from exchange.core.errors import ValidationFailed
+from trading.engine import Order as EngineOrder
+from trading.engine import SelfTrade as EngineSelfTrade
+from trading.engine import Side as EngineSide
+from trading.engine import TimeInForce as EngineTimeInForce
 from trading.engine.parts import EnginePart
+from trading.engine.settlement import EXPIRED, Live
 from trading.models import SelfTradePrevention, TimeInForce
 
 if TYPE_CHECKING:
+    from trading.engine.spec import MarketSpec
     from trading.models import Market
     from wallets.models import Asset
 
@@ -110,9 +116,9 @@ class OrderKind:
     uses: ClassVar[dict[str, tuple[str, ...]]] = {}
     params: ClassVar[tuple[Param, ...]] = ()
     rests: ClassVar[bool] = True  # may rest on the book (good-till-cancelled applies)
-    # A factory of the type's engine part (trading.engine.parts), one per market engine; None when
+    # The class of the type's engine part (trading.engine.parts), one per market engine; None when
     # the type goes straight to the book.
-    engine_part: ClassVar[Callable[[], EnginePart] | None] = None
+    engine_part: ClassVar[type[EnginePart] | None] = None
     # The status an order has while its engine part keeps it off the book.
     waiting_status: ClassVar[str | None] = None
 
@@ -127,6 +133,35 @@ class OrderKind:
     def hold(self, market: Market, order: ValidOrder) -> tuple[Asset, Decimal]:
         """Return what the order locks while it is live: the asset and the amount."""
         raise NotImplementedError
+
+    def engine_params(self, params: Mapping[str, str], spec: MarketSpec) -> dict[str, int]:
+        """Return the type's own amounts as its engine part takes them (prices in ticks)."""
+        return {}
+
+    def engine_order(self, live: Live, spec: MarketSpec) -> EngineOrder:
+        """Return the order as the book takes it: what is left of it, in lots, at its price in ticks."""
+        if live.price is not None:
+            live.ticks = spec.ticks(live.price)
+        return EngineOrder(
+            id=live.pk,
+            user=live.user_id,
+            side=ENGINE_SIDES[live.side],
+            quantity=0 if live.quantity is None else spec.lots(live.quantity - live.filled_quantity),
+            price=None if live.price is None else live.ticks,
+            time_in_force=ENGINE_TIMES_IN_FORCE[live.time_in_force],
+            post_only=live.post_only,
+            self_trade=ENGINE_SELF_TRADE[live.self_trade],
+        )
+
+    def expiry(self, live: Live, spec: MarketSpec) -> tuple[str, str]:
+        """Return the status and reason of an order the book ended early: what is left of an IOC or FOK."""
+        return EXPIRED, "fill_or_kill" if live.time_in_force == TimeInForce.FOK else "immediate_or_cancel"
+
+
+# Per order, a dict lookup is cheaper than calling an Enum.
+ENGINE_SIDES = {side.value: side for side in EngineSide}
+ENGINE_TIMES_IN_FORCE = {tif.value: tif for tif in EngineTimeInForce}
+ENGINE_SELF_TRADE = {stp.value: stp for stp in EngineSelfTrade}
 
 
 KINDS: dict[str, OrderKind] = {}
@@ -170,6 +205,45 @@ def names_text() -> str:
 def params() -> dict[str, Param]:
     """Every type's own fields by name (two types may share one, such as a stop price)."""
     return {param.name: param for kind in ordered() for param in kind.params}
+
+
+class EngineParts:
+    """One market engine's parts of the types that wait off the book (trading.engine.parts), by type.
+
+    The engine asks it in sequence: whether a new order waits (`take`), to keep a waiting one again
+    on a rebuild (`restore`), to let one go on a cancel (`cancel`), and which are due after a command
+    that traded (`released`). With no such type registered, each answer is one dict lookup.
+    """
+
+    def __init__(self, spec: MarketSpec) -> None:
+        self.spec = spec
+        self.parts = {kind.name: kind.engine_part() for kind in ordered() if kind.engine_part is not None}
+
+    def waiting_status(self, type_name: str) -> str | None:
+        kind = KINDS.get(type_name)
+        return None if kind is None else kind.waiting_status
+
+    def take(self, type_name: str, order: EngineOrder, params: Mapping[str, str], last_price: int | None) -> bool:
+        part = self.parts.get(type_name)
+        return part is not None and part.take(order, KINDS[type_name].engine_params(params, self.spec), last_price)
+
+    def restore(self, type_name: str, order: EngineOrder, params: Mapping[str, str]) -> bool:
+        """Keep a waiting order again; False when no registered type waits with it (the engine must stop)."""
+        part = self.parts.get(type_name)
+        if part is None:
+            return False
+        part.restore(order, KINDS[type_name].engine_params(params, self.spec))
+        return True
+
+    def cancel(self, order_id: int) -> bool:
+        return any(part.cancel(order_id) for part in self.parts.values())
+
+    def released(self, last_price: int) -> list[EngineOrder]:
+        """The orders due now, of every part, in sequence order (their ids)."""
+        if not self.parts:
+            return []
+        due = [order for part in self.parts.values() for order in part.released(last_price)]
+        return sorted(due, key=lambda order: order.id) if len(self.parts) > 1 else due
 
 
 def _discover() -> None:

@@ -12,6 +12,9 @@ from decimal import ROUND_CEILING, Decimal, localcontext
 
 from exchange.core import money
 from exchange.core.errors import DomainError, ValidationFailed
+from trading.engine import Order as EngineOrder
+from trading.engine.settlement import EXPIRED, FILLED, Live
+from trading.engine.spec import MarketSpec
 from trading.models import RESTING_STATUSES, Market, Order, Side, TimeInForce
 from trading.order_types import BOTH_SIDES, OrderKind, OrderRequest, ValidOrder, given, refuse
 from wallets.models import Asset
@@ -89,3 +92,20 @@ class MarketOrder(OrderKind):
         if order.quote_quantity is not None:
             return market.quote, order.quote_quantity
         return market.quote, market_buy_hold(market, given(order.quantity))
+
+    def engine_order(self, live: Live, spec: MarketSpec) -> EngineOrder:
+        order = super().engine_order(live, spec)
+        if live.is_buy:
+            # The hold is the most it may spend; sized in quote, that is all it is (at least one tick
+            # per lot: it can never buy more lots than its budget).
+            order.quote_budget = spec.affordable(live.hold_remaining)
+            if live.quote_sized:
+                order.quantity = order.quote_budget
+        return order
+
+    def expiry(self, live: Live, spec: MarketSpec) -> tuple[str, str]:
+        # A buy whose money ran out before the next lot: sized in quote, that is a filled order; sized
+        # in base, the hold (the cost of the book plus the protection band) stopped it.
+        if live.is_buy and live.filled_quantity and spec.affordable(live.hold_remaining) < live.last_price_ticks:
+            return (FILLED, "") if live.quote_sized else (EXPIRED, "price_protection")
+        return super().expiry(live, spec)

@@ -161,5 +161,5 @@ def test_the_engine_keeps_minute_candles_and_the_last_price(btc: Market) -> None
     )
     assert (candle["volume"], candle["trades"]) == ("0.45000000", 4)
     assert get("/api/market/ticker/BTC-USDT")["last"] == "60500.000000"
-    assert engine.open_candles is not None
-    assert engine.open_candles.current["1d"].trades == 4
+    assert engine.feed.open_candles is not None
+    assert engine.feed.open_candles.current["1d"].trades == 4

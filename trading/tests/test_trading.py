@@ -11,7 +11,7 @@ from django.db import connection
 
 from conftest import race
 from trading import services
-from trading.matching import Fenced
+from trading.batch_writer import Fenced
 from trading.models import Market, MarketStatus, Order, Trade
 from trading.tests.factories import balance, client_for, drain, engine_for, fee_revenue, markets, trader
 
