@@ -74,11 +74,13 @@ def account(*, asset: Asset, kind: str, user_id: int | None = None) -> LedgerAcc
 
 
 def user_accounts(*, user_id: int, asset: Asset) -> tuple[LedgerAccount, LedgerAccount]:
-    """Return the user's (available, locked) accounts of one asset."""
-    return (
-        account(asset=asset, kind=AccountKind.USER_AVAILABLE, user_id=user_id),
-        account(asset=asset, kind=AccountKind.USER_LOCKED, user_id=user_id),
-    )
+    """Return the user's (available, locked) accounts of one asset: one query once both exist."""
+    kinds = (AccountKind.USER_AVAILABLE, AccountKind.USER_LOCKED)
+    found = {acc.kind: acc for acc in LedgerAccount.objects.filter(asset=asset, user_id=user_id, kind__in=kinds)}
+    for kind in kinds:
+        if kind not in found:
+            found[kind] = account(asset=asset, kind=kind, user_id=user_id)
+    return found[AccountKind.USER_AVAILABLE], found[AccountKind.USER_LOCKED]
 
 
 def _merge(legs: Iterable[Leg]) -> dict[int, tuple[LedgerAccount, Decimal]]:

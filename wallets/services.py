@@ -56,9 +56,8 @@ def asset_by_code(code: str, *, field: str = "asset") -> Asset:
     return asset
 
 
-def _require_available(*, available_id: int, amount: Decimal, asset: Asset) -> None:
-    """Raise InsufficientFunds unless the (locked) available account covers `amount`."""
-    current = lock_accounts(account_ids=[available_id])[available_id].balance
+def _require_available(*, current: Decimal, amount: Decimal, asset: Asset) -> None:
+    """Raise InsufficientFunds unless `current`, the balance of the locked available account, covers `amount`."""
     if current < amount:
         raise InsufficientFunds(
             f"Not enough {asset.code}: {current.normalize():f} available, {amount.normalize():f} needed.",
@@ -71,8 +70,8 @@ def hold(*, user_id: int, asset: Asset, amount: Decimal, idempotency_key: str, r
     with transaction.atomic():
         available, locked = ledger.user_accounts(user_id=user_id, asset=asset)
         # Both accounts in id order before anything else: the engine locks them in that order too.
-        lock_accounts(account_ids=[available.pk, locked.pk])
-        _require_available(available_id=available.pk, amount=amount, asset=asset)
+        current = lock_accounts(account_ids=[available.pk, locked.pk])[available.pk].balance
+        _require_available(current=current, amount=amount, asset=asset)
         return ledger.post_entry(
             kind=EntryKind.HOLD,
             idempotency_key=idempotency_key,
@@ -102,8 +101,8 @@ def transfer(
     with transaction.atomic(durable=True):
         source, _ = ledger.user_accounts(user_id=from_user_id, asset=asset)
         target, _ = ledger.user_accounts(user_id=to_user_id, asset=asset)
-        lock_accounts(account_ids=[source.pk, target.pk])
-        _require_available(available_id=source.pk, amount=amount, asset=asset)
+        current = lock_accounts(account_ids=[source.pk, target.pk])[source.pk].balance
+        _require_available(current=current, amount=amount, asset=asset)
         return ledger.post_entry(
             kind=EntryKind.TRANSFER,
             idempotency_key=idempotency_key,
