@@ -93,6 +93,7 @@ bench: install $(BENCH_STAMP)
 	$(PY) bench/bench_core.py
 	$(PY) bench/bench_engine.py
 	$(PY) bench/bench_streams.py
+	$(PY) bench/bench_rest.py
 
 $(BENCH_STAMP): bench/requirements.txt
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt

@@ -1,0 +1,451 @@
+"""Benchmark the REST tier open loop: the real endpoints and a bare Django view, under each HTTP server.
+
+Open loop, so no coordinated omission: request i is due at start + i / rate whether or not the
+earlier ones have answered, and its latency counts from that scheduled moment, so a server that
+falls behind shows its queue in the figures instead of slowing the client down. Per offered rate:
+achieved rate (answers that were right, per second of the run), p50 / p99 / p99.9, and errors
+(statuses other than the expected one, connection failures, timeouts after 10 s). The knee is the
+highest offered rate answered with p99 <= 100 ms and no error.
+
+What runs: a database of its own (`exchange_bench_rest`, created, migrated and dropped on the server
+DATABASE_URL names, or the embedded PostgreSQL), 20 funded, verified traders with JWTs, the matching
+engine (`run_matching_engine`, so orders are matched as they are on the site; the market maker off),
+and the HTTP server under test on the exchange's ASGI application, configured as in production
+(DEBUG off, the development secret replaced) with the rate limits and the DDoS guard lifted. The
+server's settings add one URL, `/bench/bare`: a Django view that returns a small JSON object, the
+baseline every endpoint is compared with, served by the same server in the same run.
+
+Endpoints: `GET /bench/bare`, `GET /api/market/ticker/BTC-USDT` (a light read) and
+`POST /api/trading/orders` (a limit order, 1 lot, priced around the mid, 10 % crossing). The
+client is this process (asyncio, aiohttp); the CPU seconds of the server's processes and of the
+client are reported beside the machine's load and core count.
+
+    .venv/bin/python bench/bench_rest.py [--servers daphne,uvicorn,gunicorn,granian] [--workers N]
+        [--seconds 8] [--read-rates 100,200,400,600,800] [--order-rates 25,50,100,200,400]
+        [--no-write] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import platform
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+REPORT = ROOT / "docs" / "performance.md"
+BENCH_DB = "exchange_bench_rest"
+SYMBOL = "BTC-USDT"
+TRADERS = 20
+KNEE_P99_MS = 100.0
+TIMEOUT_SECONDS = 10.0
+VENV_BIN = ROOT / ".venv" / "bin"
+
+
+def server_command(server: str, port: int, workers: int) -> list[str]:
+    """The command line of one HTTP server on the exchange's ASGI application."""
+    app = "exchange.asgi:application"
+    host = "127.0.0.1"
+    if server == "daphne":  # one process: what the Procfile ran before this benchmark
+        return [str(VENV_BIN / "daphne"), "-b", host, "-p", str(port), app]
+    if server == "uvicorn":  # uvicorn's own process manager
+        return [
+            str(VENV_BIN / "uvicorn"), app, "--host", host, "--port", str(port), "--workers", str(workers),
+            "--no-access-log", "--lifespan", "off",
+        ]  # fmt: skip
+    if server == "gunicorn":  # what the Procfile runs: gunicorn_config.py's uvicorn workers
+        return [
+            str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "exchange" / "gunicorn_config.py"), "-w", str(workers),
+            "-b", f"{host}:{port}", "--log-level", "warning", app,
+        ]  # fmt: skip
+    if server == "granian":
+        return [
+            str(VENV_BIN / "granian"), "--interface", "asgi", "--host", host, "--port", str(port),
+            "--workers", str(workers), "--log-level", "warning", "--no-ws", app,
+        ]  # fmt: skip
+    raise ValueError(f"unknown server {server}")
+
+
+def server_env(workers: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="rest_settings",  # bench/rest_settings.py: base settings plus /bench/bare
+        PYTHONPATH=os.pathsep.join([str(BENCH), str(ROOT)]),
+        DEBUG="0",
+        SECRET_KEY="bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ",  # noqa: S106 - a throwaway database
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        DDOS_GUARD="0",
+        RATE_LIMIT_ANON="100000000/m",
+        RATE_LIMIT_USER="100000000/m",
+        RATE_LIMIT_API_KEY="100000000/m",
+        RATE_LIMIT_ORDER="100000000/m",
+        SIMULATED_DEPOSITS="1",  # the traders are funded by simulated deposits
+        SIMULATED_MINING="1",
+        WEB_CONCURRENCY=str(workers),
+        DB_CONN_MAX_AGE="0",  # as in production: a pool per process instead of a connection per thread
+        DB_POOL_MAX_SIZE=os.environ.get("DB_POOL_MAX_SIZE", "4"),
+    )
+    return env
+
+
+# --- the load ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Point:
+    endpoint: str
+    offered: float
+    sent: int = 0
+    ok: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def percentile(self, share: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+    @property
+    def achieved(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    @property
+    def clean(self) -> bool:
+        return not self.errors and self.percentile(0.99) <= KNEE_P99_MS
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    expect: int
+    body: bytes | None = None
+    token: str | None = None
+
+
+class Workload:
+    """The requests of each endpoint, made up front so the client does no work while it sends."""
+
+    def __init__(self, tokens: list[str], seed: int = 7) -> None:
+        self.tokens = tokens
+        self.rng = random.Random(seed)  # noqa: S311 - a seeded workload, not a secret
+
+    def make(self, endpoint: str, count: int) -> list[Request]:
+        if endpoint == "bare":
+            return [Request("GET", "/bench/bare", 200)] * count
+        if endpoint == "ticker":
+            return [Request("GET", f"/api/market/ticker/{SYMBOL}", 200)] * count
+        import json
+
+        requests = []
+        for _ in range(count):
+            buy = self.rng.random() < 0.5
+            crossing = self.rng.random() < 0.1
+            offset = self.rng.randint(1, 200) * (-1 if crossing else 1)
+            price = 60000 - offset if buy else 60000 + offset
+            body = {"symbol": SYMBOL, "side": "buy" if buy else "sell", "type": "limit", "price": str(price)}
+            body["quantity"] = "0.001"
+            requests.append(
+                Request("POST", "/api/trading/orders", 201, json.dumps(body).encode(), self.rng.choice(self.tokens))
+            )
+        return requests
+
+
+async def offer(base: str, endpoint: str, requests: list[Request], rate: float) -> Point:
+    """Send `requests` at `rate` per second, open loop; return what came back."""
+    import aiohttp
+
+    point = Point(endpoint, rate, sent=len(requests))
+    loop = asyncio.get_running_loop()
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
+    async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
+        start = loop.time() + 0.2
+        last = [start]
+
+        async def one(index: int, request: Request) -> None:
+            due = start + index / rate
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            headers = {"Content-Type": "application/json"}
+            if request.token:
+                headers["Authorization"] = f"Bearer {request.token}"
+            try:
+                async with session.request(request.method, request.path, data=request.body, headers=headers) as answer:
+                    await answer.read()
+                    status = answer.status
+            except Exception as error:
+                key = type(error).__name__
+                point.errors[key] = point.errors.get(key, 0) + 1
+                return
+            done = loop.time()
+            point.latencies_ms.append((done - due) * 1000)
+            last[0] = max(last[0], done)
+            if status == request.expect:
+                point.ok += 1
+            else:
+                point.errors[str(status)] = point.errors.get(str(status), 0) + 1
+
+        await asyncio.gather(*(one(i, request) for i, request in enumerate(requests)))
+        point.seconds = max(len(requests) / rate, last[0] - start)
+    return point
+
+
+# --- processes and figures --------------------------------------------------------------------------
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its children (a server's workers)."""
+    from bench_streams import cpu_seconds
+
+    pids = {pid}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            pids.add(int(stat.parent.name))
+    total = 0.0
+    for one in pids:
+        with contextlib.suppress(OSError):  # a worker that ended meanwhile
+            total += cpu_seconds(one)
+    return total
+
+
+def client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class ServerRun:
+    name: str
+    workers: int
+    load: tuple[float, float, float]
+    points: list[Point] = field(default_factory=list)
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    failure: str = ""
+
+    def knee(self, endpoint: str) -> float:
+        clean = [p.offered for p in self.points if p.endpoint == endpoint and p.clean]
+        return max(clean, default=0.0)
+
+
+def measure_server(server: str, workers: int, args: argparse.Namespace, tokens: list[str], logs: Path) -> ServerRun:
+    from bench_streams import Processes, free_port, wait_port
+
+    run = ServerRun(
+        f"{server} x{1 if server == 'daphne' else workers}", 1 if server == "daphne" else workers, os.getloadavg()
+    )
+    procs = Processes(server_env(workers), logs)
+    port = free_port()
+    process = procs.start(server, *server_command(server, port, workers))
+    try:
+        wait_port(port)
+        base = f"http://127.0.0.1:{port}"
+        workload = Workload(tokens)
+        # Warm every worker (imports, connections, each trader's first hold) before the clock starts.
+        asyncio.run(offer(base, "bare", workload.make("bare", 40 * workers), 200))
+        asyncio.run(offer(base, "ticker", workload.make("ticker", 40 * workers), 200))
+        asyncio.run(offer(base, "order", workload.make("order", 3 * TRADERS), 20))
+        cpu0, client0 = tree_cpu_seconds(process.pid), client_cpu_seconds()
+        plan = [("bare", r) for r in args.read_rates] + [("ticker", r) for r in args.read_rates]
+        plan += [("order", r) for r in args.order_rates]
+        saturated: set[str] = set()
+        for endpoint, rate in plan:
+            if endpoint in saturated:
+                continue
+            requests = workload.make(endpoint, int(rate * args.seconds))
+            point = asyncio.run(offer(base, endpoint, requests, rate))
+            run.points.append(point)
+            print(f"  {run.name} {endpoint:6} {fmt_point(point)}", flush=True)
+            if any(key.isdigit() and key.startswith("5") for key in point.errors):
+                print("  server errors; its log ends:", procs.output(server)[-1500:], sep="\n", flush=True)
+            if point.percentile(0.5) > 2000 or sum(point.errors.values()) > point.sent // 2:
+                saturated.add(endpoint)  # far past the knee: higher rates tell nothing more
+            time.sleep(1)
+        run.server_cpu = tree_cpu_seconds(process.pid) - cpu0
+        run.client_cpu = client_cpu_seconds() - client0
+    except Exception as error:
+        run.failure = f"{type(error).__name__}: {error}; log: {procs.output(server)[-600:]}"
+        print(f"  {run.name} failed: {run.failure}", flush=True)
+    finally:
+        procs.stop_all()
+    return run
+
+
+def fmt_point(p: Point) -> str:
+    errors = ", ".join(f"{k} x{v}" for k, v in sorted(p.errors.items())) or "0"
+    return (
+        f"offered {p.offered:>5.0f}/s achieved {p.achieved:>6.1f}/s p50 {p.percentile(0.5):7.1f} "
+        f"p99 {p.percentile(0.99):7.1f} p99.9 {p.percentile(0.999):7.1f} ms errors {errors}"
+    )
+
+
+def seed(url: str) -> list[str]:
+    """Migrate the bench database, make the markets and the funded traders; return their JWTs."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from accounts.models import User
+    from accounts.services import issue_tokens
+    from trading.markets import ensure_markets
+    from wallets.assets import ensure_assets
+    from wallets.models import Asset
+    from wallets.tests.factories import fund
+
+    call_command("migrate", verbosity=0)
+    ensure_assets()
+    ensure_markets()
+    usdt, btc = Asset.objects.get(code="USDT"), Asset.objects.get(code="BTC")
+    tokens = []
+    for i in range(TRADERS):
+        user = User.objects.create_user(
+            username=f"bench{i}", email=f"bench{i}@example.com", password=None, kyc_level=1, kyc_status="approved"
+        )
+        fund(user.pk, usdt, "1000000")
+        fund(user.pk, btc, "100")
+        tokens.append(issue_tokens(user=user).access)
+    connection.close()
+    return tokens
+
+
+def report(runs: list[ServerRun], args: argparse.Namespace) -> str:
+    cores = os.cpu_count()
+    lines = [
+        f"## REST API, open loop ({dt.datetime.now(dt.UTC):%Y-%m-%d}, `bench/bench_rest.py`)",
+        "",
+        "Open loop from one client process on the same machine (asyncio + aiohttp): request i is due at",
+        "start + i / rate whatever the earlier ones did, and its latency counts from then. Each rate runs",
+        f"{args.seconds:.0f} s; errors are other statuses, failed connections and timeouts ({TIMEOUT_SECONDS:.0f} s).",
+        f"The knee is the highest offered rate with p99 <= {KNEE_P99_MS:.0f} ms and no error. Rate limits and the",
+        "DDoS guard are lifted, DEBUG is off, the engine runs (the market maker does not). `bare` is a",
+        "Django view returning a small JSON object, served by the same server in the same run: the",
+        "ceiling of the framework itself on this machine.",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {cores} cores; Python {platform.python_version()}.",
+        "",
+        "| server | endpoint | offered /s | achieved /s | p50 ms | p99 ms | p99.9 ms | errors | load (1/5/15 min) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for run in runs:
+        load = "/".join(f"{x:.1f}" for x in run.load)
+        for p in run.points:
+            errors = ", ".join(f"{k} x{v}" for k, v in sorted(p.errors.items())) or "0"
+            lines.append(
+                f"| {run.name} | {p.endpoint} | {p.offered:.0f} | {p.achieved:.1f} | {p.percentile(0.5):.1f} | "
+                f"{p.percentile(0.99):.1f} | {p.percentile(0.999):.1f} | {errors} | {load} |"
+            )
+        if run.failure:
+            lines.append(f"| {run.name} | - | - | - | - | - | - | {run.failure[:120]} | {load} |")
+    lines += [
+        "",
+        f"Knees (p99 <= {KNEE_P99_MS:.0f} ms, no error), and the CPU the server's processes and the client used:",
+        "",
+        "| server | bare /s | ticker /s | ticker / bare | orders /s | server CPU s | client CPU s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in runs:
+        bare, ticker, orders = run.knee("bare"), run.knee("ticker"), run.knee("order")
+        ratio = f"{ticker / bare:.2f}" if bare else "-"
+        cpu = f"{run.server_cpu:.0f} | {run.client_cpu:.0f}"
+        lines.append(f"| {run.name} | {bare:.0f} | {ticker:.0f} | {ratio} | {orders:.0f} | {cpu} |")
+    return "\n".join([*lines, "", NOTES])
+
+
+NOTES = """Where an order's time goes (cProfile of `POST /api/trading/orders` through Django's test client, one
+process, 12 ms an order unprofiled): `place_order` two thirds of it, of which the hold a half (its two
+accounts, their lock, the entry, its postings and balances) and the market's lookup (ORM compilation
+of a two-join query) a fifth; the policy check, made twice (the view's permission and the service),
+the three Redis round trips of the rate limits, and the token's user, about 2 ms each. Statements:
+16 (trading/tests/test_order_queries.py counts them). On 2 cores that also run PostgreSQL, the engine
+and the client, about 50 orders/s is what two workers take; the engine takes each as a batch of its
+own at that rate, with a commit (fsync) each. What would close the gap to the targets: the order's
+insert and hold as one statement (a CTE) instead of ten; markets and level limits kept per worker and
+invalidated by a Redis message instead of read per request; the rate limits in one Redis round trip
+(a script); the engine batching small loads (the adaptive batch of issue 15); and more cores: each
+worker is one core's worth of Python."""
+
+
+def rates(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", default="daphne,uvicorn,gunicorn,granian")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--read-rates", type=rates, default=rates("100,200,400,600,800"))
+    parser.add_argument("--order-rates", type=rates, default=rates("25,50,100,200,400"))
+    parser.add_argument("--database-url", help="a server to use (default: DATABASE_URL, else the embedded one)")
+    parser.add_argument("--no-write", action="store_true", help=f"print only; leave {REPORT.name} alone")
+    args = parser.parse_args(argv)
+
+    from bench_engine import admin_execute, server_url, with_database
+    from bench_streams import Processes
+
+    url, started = server_url(args.database_url)
+    os.environ["DATABASE_URL"] = with_database(url, BENCH_DB)
+    os.environ["CHANNEL_LAYER_PREFIX"] = f"bench-rest-{os.getpid()}"
+    os.environ.update(server_env(args.workers))  # the servers' settings here too: the JWTs must be theirs
+    admin_execute(url, f"DROP DATABASE IF EXISTS {BENCH_DB}", f"CREATE DATABASE {BENCH_DB}")
+    logs = Path(tempfile.mkdtemp(prefix="bench-rest-"))
+    runs: list[ServerRun] = []
+    procs = Processes(server_env(args.workers), logs)
+    try:
+        tokens = seed(url)
+        engine = procs.start("engine", sys.executable, "manage.py", "run_matching_engine", "--markets", SYMBOL)
+        deadline = time.monotonic() + 60
+        while f"now running {SYMBOL}" not in procs.output("engine"):
+            if time.monotonic() > deadline or engine.poll() is not None:
+                raise RuntimeError(f"the engine did not start: {procs.output('engine')[-2000:]}")
+            time.sleep(0.2)
+        for server in args.servers.split(","):
+            print(f"{server}:", flush=True)
+            runs.append(measure_server(server, args.workers, args, tokens, logs))
+    finally:
+        procs.stop_all()
+        from django.db import connection
+
+        connection.close()
+        admin_execute(url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        from exchange import embedded
+
+        embedded.stop(started)
+        shutil.rmtree(logs, ignore_errors=True)
+    body = report(runs, args)
+    print(body)
+    if not args.no_write:
+        from bench_core import write_section
+
+        write_section(REPORT, "rest", body)
+        print(f"wrote {REPORT.relative_to(ROOT)}")
+    return 0 if all(not run.failure for run in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
