@@ -49,6 +49,8 @@ USER exchange
 
 EXPOSE 8000
 
-# No --proxy-headers: daphne would take the client's address from X-Forwarded-For whoever sent it.
-# The application decides it (exchange/client_address.py), believing only TRUSTED_PROXIES.
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "exchange.asgi:application"]
+# gunicorn with uvicorn workers, one per core unless WEB_CONCURRENCY says otherwise
+# (exchange/gunicorn_config.py). The workers read no proxy headers: the application decides the
+# client's address (exchange/core/client_address.py), believing only TRUSTED_PROXIES.
+ENV WEB_HOST=0.0.0.0 WEB_PORT=8000
+CMD ["gunicorn", "-c", "exchange/gunicorn_config.py", "exchange.asgi:application"]
