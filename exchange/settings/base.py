@@ -486,6 +486,9 @@ WITHDRAWAL_NEW_ADDRESS_HOURS = env_int("WITHDRAWAL_NEW_ADDRESS_HOURS", 24, minim
 ENGINE_HEARTBEAT_SECONDS = env_int("ENGINE_HEARTBEAT_SECONDS", 5, minimum=1)
 ENGINE_POLL_SECONDS = env_int("ENGINE_POLL_SECONDS", 1, minimum=1)
 ENGINE_BATCH_SIZE = env_int("ENGINE_BATCH_SIZE", 2000, minimum=1)  # commands per batch transaction
+# How long a web worker answers GET /api/market/ticker/<symbol> from the ticker it computed last: the
+# engine's stream sends a ticker at most once a second too. 0 computes it on every request.
+TICKER_CACHE_MS = env_int("TICKER_CACHE_MS", 1000, minimum=0)
 
 # --- Logging --------------------------------------------------------------------------------------
 

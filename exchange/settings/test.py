@@ -35,6 +35,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks run in the calling thread (after the commit that schedules them), so tests see their effects.
 CELERY_TASK_ALWAYS_EAGER = True
 SIMULATED_DEPOSITS = True
+TICKER_CACHE_MS = 0  # tests read the ticker right after a trade (test_marketdata.py tests the cache)
 SIMULATED_MINING = True
 CACHES = {
     "default": {

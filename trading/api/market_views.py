@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
@@ -56,8 +59,20 @@ class TickerApi(APIView):
 
     @extend_schema(responses={200: TICKER_SCHEMA}, description="The last 24 hours of one market, and its best prices.")
     def get(self, request: Request, symbol: str) -> Response:
+        key = str(symbol).strip().upper()
+        cached = _TICKERS.get(key)
+        now = time.monotonic()
+        if cached is not None and (now - cached[0]) * 1000 < settings.TICKER_CACHE_MS:
+            return Response(cached[1])
         market = services.market_by_symbol(symbol)
-        return Response(ticker_payload(marketdata.ticker(market), market.quote.decimals, market.base.decimals))
+        payload = ticker_payload(marketdata.ticker(market), market.quote.decimals, market.base.decimals)
+        if settings.TICKER_CACHE_MS:
+            _TICKERS[key] = (now, payload)  # only markets that exist: as many entries as there are markets
+        return Response(payload)
+
+
+# Per web worker: each market's last ticker and when it was computed (TICKER_CACHE_MS).
+_TICKERS: dict[str, tuple[float, dict[str, Any]]] = {}
 
 
 class StatsApi(APIView):

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from trading.api import market_views
 from trading.models import Candle, Market
 from trading.tests.factories import markets
 
@@ -163,3 +164,17 @@ def test_the_engine_keeps_minute_candles_and_the_last_price(btc: Market) -> None
     assert get("/api/market/ticker/BTC-USDT")["last"] == "60500.000000"
     assert engine.feed.open_candles is not None
     assert engine.feed.open_candles.current["1d"].trades == 4
+
+
+def test_a_web_worker_answers_the_ticker_from_the_one_it_computed_within_ticker_cache_ms(
+    btc: Market, settings: Any
+) -> None:
+    market_views._TICKERS.clear()  # what earlier tests in this process left
+    settings.TICKER_CACHE_MS = 60_000
+    Market.objects.filter(pk=btc.pk).update(last_price=D("125"))
+    assert get("/api/market/ticker/BTC-USDT")["last"] == "125.000000"
+    Market.objects.filter(pk=btc.pk).update(last_price=D("130"))
+    assert get("/api/market/ticker/btc-usdt")["last"] == "125.000000"  # the same market, spelt otherwise
+    assert get("/api/market/ticker/NOPE-USDT", expect=404)["error"]["code"] == "not_found"  # never cached
+    settings.TICKER_CACHE_MS = 0
+    assert get("/api/market/ticker/BTC-USDT")["last"] == "130.000000"
