@@ -151,7 +151,11 @@ class Order(models.Model):
     id = models.BigAutoField(primary_key=True)
     seq = models.BigIntegerField(unique=True, db_default=NextCommandSeq(), editable=False)
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    # No index of its own: trading_order_user_recent (user, -created_at) serves every lookup by user,
+    # and every order update (a status change is never a HOT update) would write one more entry.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     client_order_id = models.CharField(max_length=64, blank=True)
     side = models.CharField(max_length=4, choices=Side.choices)
     type = models.CharField(max_length=24)  # an order type's name (trading.order_types checks it)
