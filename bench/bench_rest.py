@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
 import platform
 import random
@@ -154,8 +155,6 @@ class Workload:
             return [Request("GET", "/bench/bare", 200)] * count
         if endpoint == "ticker":
             return [Request("GET", f"/api/market/ticker/{SYMBOL}", 200)] * count
-        import json
-
         requests = []
         for _ in range(count):
             buy = self.rng.random() < 0.5
@@ -254,9 +253,8 @@ class ServerRun:
 def measure_server(server: str, workers: int, args: argparse.Namespace, tokens: list[str], logs: Path) -> ServerRun:
     from bench_streams import Processes, free_port, wait_port
 
-    run = ServerRun(
-        f"{server} x{1 if server == 'daphne' else workers}", 1 if server == "daphne" else workers, os.getloadavg()
-    )
+    processes = 1 if server == "daphne" else workers  # daphne has no workers of its own
+    run = ServerRun(f"{server} x{processes}", processes, os.getloadavg())
     procs = Processes(server_env(workers), logs)
     port = free_port()
     process = procs.start(server, *server_command(server, port, workers))

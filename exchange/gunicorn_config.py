@@ -32,6 +32,6 @@ accesslog = os.environ.get("WEB_ACCESS_LOG") or None  # "-" for stdout
 # process of the same user (another checkout, a test) would take it over. Nothing here uses it.
 control_socket_disable = True
 
-# The workers' database connections come from a pool each, not one per request.
-os.environ.setdefault("DB_CONN_MAX_AGE", "0")
+# The workers' database connections come from a pool each, not one per request (with a pool, the
+# settings keep no connection per thread: CONN_MAX_AGE is 0).
 os.environ.setdefault("DB_POOL_MAX_SIZE", "4")

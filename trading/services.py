@@ -51,8 +51,13 @@ class MarketClosed(DomainError):
     default_message = "This market is not accepting orders."
 
 
+def symbol_key(symbol: object) -> str:
+    """A market's symbol however it was spelt in a request ("btc-usdt ", "BTC-USDT")."""
+    return str(symbol).strip().upper()
+
+
 def market_by_symbol(symbol: str) -> Market:
-    market = Market.objects.select_related("base", "quote").filter(symbol=str(symbol).strip().upper()).first()
+    market = Market.objects.select_related("base", "quote").filter(symbol=symbol_key(symbol)).first()
     if market is None:
         raise NotFound(f"Unknown market {symbol!r}.", details={"symbol": ["Unknown market."]})
     return market

@@ -59,7 +59,7 @@ class TickerApi(APIView):
 
     @extend_schema(responses={200: TICKER_SCHEMA}, description="The last 24 hours of one market, and its best prices.")
     def get(self, request: Request, symbol: str) -> Response:
-        key = str(symbol).strip().upper()
+        key = services.symbol_key(symbol)
         cached = _TICKERS.get(key)
         now = time.monotonic()
         if cached is not None and (now - cached[0]) * 1000 < settings.TICKER_CACHE_MS:
