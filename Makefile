@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+STREAM_PORT ?= $(shell echo $$(( $(PORT) + 1 )))
+# Where the pages open /ws/stream: the stream server's port on the host the page came from.
+STREAM_URL ?= ws://{host}:$(STREAM_PORT)/ws/stream
 HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt package-lock.json | sha1sum | cut -c1-12)
 EMBEDDED := $(PY) -m exchange.embedded
@@ -50,10 +53,13 @@ run: install
 serve:
 	@$(PY) manage.py migrate --noinput
 	@$(PY) manage.py bootstrap
-	@printf '\n  Exchange running at http://%s:%s/\n  Demo logins: alice / alice-demo-pass, bob / bob-demo-pass, admin / admin-demo-pass (staff)\n  API docs: http://%s:%s/api/docs    Health: http://%s:%s/healthz\n  Ctrl-C stops everything.\n\n' $(HOST) $(PORT) $(HOST) $(PORT) $(HOST) $(PORT)
+	@printf '\n  Exchange running at http://%s:%s/\n  Demo logins: alice / alice-demo-pass, bob / bob-demo-pass, admin / admin-demo-pass (staff)\n  API docs: http://%s:%s/api/docs    Health: http://%s:%s/healthz\n  Streams: ws://%s:%s/ws/stream\n  Ctrl-C stops everything.\n\n' $(HOST) $(PORT) $(HOST) $(PORT) $(HOST) $(PORT) $(HOST) $(STREAM_PORT)
 	@# honcho exits 130/143 when Ctrl-C or SIGTERM stops it: that is a clean stop, not an error.
 	@# The demo market maker runs too, unless DEMO_MARKET_MAKER=0.
-	@WEB_HOST=$(HOST) WEB_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile web engine worker beat \
+	@# The stream server takes the next port; the pages open /ws/stream there (STREAM_URL).
+	@WEB_HOST=$(HOST) WEB_PORT=$(PORT) STREAM_HOST=$(HOST) STREAM_PORT=$(STREAM_PORT) \
+		STREAM_URL='$(STREAM_URL)' \
+		$(VENV)/bin/honcho start -f Procfile web stream engine worker beat \
 		$$([ "$${DEMO_MARKET_MAKER:-1}" = 0 ] || echo market) || case $$? in 130|143) exit 0;; *) exit 1;; esac
 
 ## make test: the whole suite against real PostgreSQL and Redis (embedded by default).

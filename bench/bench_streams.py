@@ -528,6 +528,8 @@ def measure_exchange(
             if server == "uvicorn":  # the same application under another ASGI server, for comparison
                 command = [str(ROOT / ".venv" / "bin" / "uvicorn"), "exchange.asgi:application", *UVICORN]
                 command += ["--host", "127.0.0.1", "--port", str(port)]
+            elif server == "stream":  # the stream server `make run` starts (exchange/stream_server.py)
+                command = [sys.executable, "manage.py", "run_stream_server", "--host", "127.0.0.1", "--port", str(port)]
             servers.append(procs.start(f"{server}{daphnes}-{i}", *command, cpus=server_cpus))
         for port in ports:
             wait_port(port)
@@ -941,7 +943,7 @@ def main(argv: list[str] | None = None) -> int:
         pinned_too = args.pin and len(os.sched_getaffinity(0)) > 1
         for pinned in (False, True) if pinned_too else (False,):
             counts = [int(n) for n in args.daphnes.split(",") if n]
-            runs = [("daphne", count) for count in (counts[:1] if pinned else counts)]
+            runs = [("stream", 1)] + [("daphne", count) for count in (counts[:1] if pinned else counts)]
             if args.uvicorn and find_spec("uvicorn") is not None:
                 runs.append(("uvicorn", 1))
             for server, count in runs:
@@ -951,8 +953,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(row(result), cpu_line(result), *result.failures[:3], sep="\n  ")
             if not args.no_baseline and results:
                 print(f"baseline: websockets broadcast{PINNED if pinned else ''}")
-                daphnes = [r for r in results if r.name.startswith("ours: daphne")]
-                reference = next(r for r in daphnes if r.name.endswith(PINNED) == pinned)
+                streams = [r for r in results if r.name.startswith("ours: stream")]
+                reference = next(r for r in streams if r.name.endswith(PINNED) == pinned)
                 result = measure_baseline(reference, args, tmp, pinned=pinned)
                 results.append(result)
                 print(row(result), cpu_line(result), *result.failures[:3], sep="\n  ")

@@ -25,6 +25,7 @@ from trading.consumers import StreamConsumer
 websocket_urlpatterns: list[URLPattern | URLResolver] = [
     path("ws/stream", StreamConsumer.as_asgi(), name="stream"),
 ]
+STREAM_PATHS = {"/ws/stream"}  # what the stream server (exchange.stream_server) answers; 404 elsewhere
 
 
 class BrowserOrProgram:

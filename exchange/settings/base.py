@@ -12,6 +12,7 @@ import secrets
 from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 from celery.schedules import crontab
@@ -217,6 +218,18 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNEL_LAYER_PREFIX", "exchange")},
     }
 }
+
+# The stream server (manage.py run_stream_server, exchange/stream_server.py): /ws/stream on a process
+# of its own. STREAM_URL is where the pages connect: empty, the page's own host (nginx routes /ws/ to
+# the stream server; without it the web process serves /ws/stream too); `{host}` in it is the host the
+# page was served from (`make run`: ws://{host}:8001/ws/stream), and its origin joins the pages'
+# Content-Security-Policy connect-src (exchange.csp). A subscriber with more than STREAM_SEND_BUFFER
+# bytes unread is closed (1008).
+STREAM_URL = env_str("STREAM_URL", "")
+if STREAM_URL and urlsplit(STREAM_URL).scheme not in ("ws", "wss"):
+    raise ConfigError(f"STREAM_URL is a ws:// or wss:// URL (or empty), not {STREAM_URL!r}.")
+STREAM_SEND_BUFFER = env_int("STREAM_SEND_BUFFER", 1024 * 1024, minimum=16 * 1024)
+STREAM_DEFLATE = env_bool("STREAM_DEFLATE", False)  # permessage-deflate: off, frames are written as made
 
 # --- Celery ---------------------------------------------------------------------------------------
 

@@ -58,3 +58,23 @@ def test_every_response_carries_a_content_security_policy() -> None:
     docs = Client().get("/api/docs").content.decode()
     assert "<script>" not in docs  # its start-up script is a file, as the policy wants
     assert Client().get("/api/docs?script=").status_code == 200
+
+
+@pytest.mark.django_db
+@override_settings(STREAM_URL="ws://{host}:8001/ws/stream", ALLOWED_HOSTS=["localhost", "127.0.0.1"])
+def test_a_stream_server_elsewhere_is_where_the_pages_connect_and_all_the_policy_allows() -> None:
+    # Given the stream server on its own port (as `make run` has it): a page served from either host
+    for host in ("localhost", "127.0.0.1"):
+        response = Client().get("/markets", HTTP_HOST=f"{host}:8000")
+        # Then its scripts open the stream on the same host, its port, and the policy allows just that
+        assert f'data-stream-url="ws://{host}:8001/ws/stream"' in response.content.decode()
+        directives = [d.strip() for d in response["Content-Security-Policy"].split(";")]
+        assert f"connect-src 'self' ws://{host}:8001" in directives
+        assert "script-src 'self'" in directives
+
+
+@pytest.mark.django_db
+def test_without_a_stream_url_the_pages_connect_to_their_own_host() -> None:
+    response = Client().get("/markets")
+    assert "data-stream-url" not in response.content.decode()
+    assert "connect-src 'self';" in response["Content-Security-Policy"]

@@ -199,8 +199,9 @@
   /* The page's connection to /ws/stream (one per page, shared by every script on it). */
   function stream() {
     if (!shared) {
+      /* The stream server's own address when the site names one (`make run`), else this host's. */
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-      shared = new Stream(scheme + window.location.host + "/ws/stream");
+      shared = new Stream(document.body.dataset.streamUrl || scheme + window.location.host + "/ws/stream");
     }
     return shared;
   }

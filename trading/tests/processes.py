@@ -1,4 +1,5 @@
-"""Engine workers and daphne for tests: child processes on the test database, killed or stopped on demand."""
+"""Engine workers, daphne and the stream server for tests: child processes on the test database,
+killed or stopped on demand."""
 
 from __future__ import annotations
 
@@ -100,22 +101,29 @@ def listening(port: int) -> bool:
         return False
 
 
-class DaphneProcess:
-    """daphne serving exchange.asgi on a free port, on the test database and this run's channel-layer
-    prefix, in a child process; its output in a temporary file."""
+class ServerProcess:
+    """A server on a free port, on the test database and this run's channel-layer prefix, in a child
+    process; its output in a temporary file. `command` ends with the options that take the port."""
 
-    def __init__(self) -> None:
+    name = "server"
+
+    def __init__(self, *command: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "exchange.settings.test", "DATABASE_URL": database_url()}
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="daphne-", suffix=".log")  # noqa: SIM115
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "exchange.asgi:application"]
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "exchange.settings.test",
+            "DATABASE_URL": database_url(),
+            **(env or {}),
+        }
+        self.log = tempfile.NamedTemporaryFile("w+", prefix=f"{self.name}-", suffix=".log")  # noqa: SIM115
+        command = (*command, str(self.port))
         self.process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         if not wait_for(lambda: listening(self.port) or self.process.poll() is not None, timeout=30):
             self.stop()
-            raise RuntimeError(f"daphne did not listen within 30 s:\n{self.output()}")
+            raise RuntimeError(f"{self.name} did not listen within 30 s:\n{self.output()}")
         if self.process.poll() is not None:
             self.stop()
-            raise RuntimeError(f"daphne exited:\n{self.output()}")
+            raise RuntimeError(f"{self.name} exited:\n{self.output()}")
 
     @property
     def address(self) -> str:
@@ -133,3 +141,21 @@ class DaphneProcess:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+class DaphneProcess(ServerProcess):
+    """daphne serving exchange.asgi (HTTP and WebSockets)."""
+
+    name = "daphne"
+
+    def __init__(self) -> None:
+        super().__init__(sys.executable, "-m", "daphne", "-b", "127.0.0.1", "exchange.asgi:application", "-p")
+
+
+class StreamServerProcess(ServerProcess):
+    """`manage.py run_stream_server`: /ws/stream only (exchange/stream_server.py)."""
+
+    name = "stream-server"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(sys.executable, "manage.py", "run_stream_server", "--host", "127.0.0.1", "--port", env=env)

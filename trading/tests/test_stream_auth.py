@@ -1,5 +1,6 @@
 """Who may open /ws/stream and for how long it stays authenticated, end to end: the real `websockets`
-client against daphne in a child process (exchange.asgi, as served), on the real Redis channel layer.
+client against each server of /ws/stream in a child process, daphne (exchange.asgi, as the web process
+serves it) and the stream server (manage.py run_stream_server), on the real Redis channel layer.
 
 - A connection without `Origin` is not a browser (a bot, ccxt.pro): it may read public channels and
   authenticate with a JWT or a signed API-key message, never with a session cookie, which is ignored.
@@ -40,17 +41,17 @@ from apikeys.services import NewKey, create_key
 from exchange.routing import websocket_application
 from trading import consumers
 from trading.tests.factories import markets, trader
-from trading.tests.processes import DaphneProcess
+from trading.tests.processes import DaphneProcess, ServerProcess, StreamServerProcess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TIMEOUT = 10
 
 
-@pytest.fixture(scope="module")
-def daphne(django_db_setup: Any, django_db_blocker: Any) -> Iterator[DaphneProcess]:
+@pytest.fixture(scope="module", params=[DaphneProcess, StreamServerProcess], ids=["daphne", "stream-server"])
+def server(request: Any, django_db_setup: Any, django_db_blocker: Any) -> Iterator[ServerProcess]:
     with django_db_blocker.unblock():
-        process = DaphneProcess()
+        process = request.param()
     try:
         yield process
         assert "Traceback" not in process.output(), process.output()
@@ -64,19 +65,19 @@ def alice(transactional_db: Any) -> User:
     return trader("alice", BTC="1", USDT="1000")
 
 
-def open_stream(daphne: DaphneProcess, *, origin: str | None = None, session: str | None = None) -> ClientConnection:
+def open_stream(server: ServerProcess, *, origin: str | None = None, session: str | None = None) -> ClientConnection:
     """A connection as a program makes it (no Origin), or as a browser on `origin`; with a session cookie."""
     headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"} if session else None
     return connect(
-        f"ws://{daphne.address}/ws/stream",
+        f"ws://{server.address}/ws/stream",
         origin=Origin(origin) if origin else None,
         additional_headers=headers,
         open_timeout=TIMEOUT,
     )
 
 
-def own_origin(daphne: DaphneProcess) -> str:
-    return f"http://{daphne.address}"
+def own_origin(server: ServerProcess) -> str:
+    return f"http://{server.address}"
 
 
 def signed_in_browser(user: User) -> tuple[Client, str]:
@@ -148,20 +149,20 @@ def assert_public_channels_work(ws: ClientConnection) -> None:
 
 
 def test_a_program_without_origin_reads_public_channels_and_authenticates_with_a_jwt(
-    daphne: DaphneProcess, alice: User
+    server: ServerProcess, alice: User
 ) -> None:
     # Given a connection that sends no Origin, as the websockets library, ccxt.pro and bots do
-    with open_stream(daphne) as ws:
+    with open_stream(server) as ws:
         # Then public channels work, and a JWT authenticates the user channel
         assert_public_channels_work(ws)
         auth_jwt(ws, alice)
         on_user_channel(ws)
 
 
-def test_a_session_cookie_without_origin_authenticates_nothing(daphne: DaphneProcess, alice: User) -> None:
+def test_a_session_cookie_without_origin_authenticates_nothing(server: ServerProcess, alice: User) -> None:
     # Given alice's valid session cookie, sent by something that is not a browser
     _, session = signed_in_browser(alice)
-    with open_stream(daphne, session=session) as ws:
+    with open_stream(server, session=session) as ws:
         # Then the connection is accepted but anonymous: the cookie is ignored
         send(ws, {"op": "subscribe", "channels": ["user"]})
         refused = receive(ws)
@@ -170,16 +171,16 @@ def test_a_session_cookie_without_origin_authenticates_nothing(daphne: DaphnePro
 
 
 @pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1.evil.example"])
-def test_a_browser_on_a_foreign_origin_is_refused(daphne: DaphneProcess, alice: User, origin: str) -> None:
+def test_a_browser_on_a_foreign_origin_is_refused(server: ServerProcess, alice: User, origin: str) -> None:
     _, session = signed_in_browser(alice)
     with pytest.raises(InvalidStatus) as refused:
-        open_stream(daphne, origin=origin, session=session)
+        open_stream(server, origin=origin, session=session)
     assert refused.value.response.status_code == 403
 
 
-def test_a_browser_on_our_origin_is_authenticated_by_its_session(daphne: DaphneProcess, alice: User) -> None:
+def test_a_browser_on_our_origin_is_authenticated_by_its_session(server: ServerProcess, alice: User) -> None:
     _, session = signed_in_browser(alice)
-    with open_stream(daphne, origin=own_origin(daphne), session=session) as ws:
+    with open_stream(server, origin=own_origin(server), session=session) as ws:
         on_user_channel(ws)
         assert_public_channels_work(ws)
 
@@ -187,13 +188,13 @@ def test_a_browser_on_our_origin_is_authenticated_by_its_session(daphne: DaphneP
 # --- the end of an authentication (issue 13, point 5) ---------------------------------------------
 
 
-def test_signing_out_of_a_session_signs_out_its_sockets_and_no_other(daphne: DaphneProcess, alice: User) -> None:
+def test_signing_out_of_a_session_signs_out_its_sockets_and_no_other(server: ServerProcess, alice: User) -> None:
     # Given alice signed in in two browsers, each page on the user channel
     browser, session = signed_in_browser(alice)
     _, other_session = signed_in_browser(alice)
     with (
-        open_stream(daphne, origin=own_origin(daphne), session=session) as ws,
-        open_stream(daphne, origin=own_origin(daphne), session=other_session) as other,
+        open_stream(server, origin=own_origin(server), session=session) as ws,
+        open_stream(server, origin=own_origin(server), session=other_session) as other,
     ):
         on_user_channel(ws)
         on_user_channel(other)
@@ -209,10 +210,10 @@ def test_signing_out_of_a_session_signs_out_its_sockets_and_no_other(daphne: Dap
         assert nothing_more(ws)
 
 
-def test_a_jwt_logout_signs_out_the_users_jwt_sockets(daphne: DaphneProcess, alice: User) -> None:
+def test_a_jwt_logout_signs_out_the_users_jwt_sockets(server: ServerProcess, alice: User) -> None:
     # Given a program authenticated with an access token, on the user channel
     tokens = issue_tokens(user=alice)
-    with open_stream(daphne) as ws:
+    with open_stream(server) as ws:
         auth_jwt(ws, alice, tokens.access)
         on_user_channel(ws)
 
@@ -226,11 +227,11 @@ def test_a_jwt_logout_signs_out_the_users_jwt_sockets(daphne: DaphneProcess, ali
         assert_public_channels_work(ws)
 
 
-def test_an_access_token_that_expires_ends_the_authentication_it_gave(daphne: DaphneProcess, alice: User) -> None:
+def test_an_access_token_that_expires_ends_the_authentication_it_gave(server: ServerProcess, alice: User) -> None:
     # Given a socket authenticated with an access token that expires in two seconds
     token = AccessToken.for_user(alice)
     token.set_exp(lifetime=timedelta(seconds=2))
-    with open_stream(daphne) as ws:
+    with open_stream(server) as ws:
         auth_jwt(ws, alice, str(token))
         on_user_channel(ws)
         started = time.monotonic()
@@ -240,11 +241,11 @@ def test_an_access_token_that_expires_ends_the_authentication_it_gave(daphne: Da
         assert 1 <= time.monotonic() - started < 5
 
 
-def test_a_fresh_access_token_before_the_expiry_keeps_the_user_channel(daphne: DaphneProcess, alice: User) -> None:
+def test_a_fresh_access_token_before_the_expiry_keeps_the_user_channel(server: ServerProcess, alice: User) -> None:
     # Given a socket on the user channel with a token about to expire
     token = AccessToken.for_user(alice)
     token.set_exp(lifetime=timedelta(seconds=2))
-    with open_stream(daphne) as ws:
+    with open_stream(server) as ws:
         auth_jwt(ws, alice, str(token))
         on_user_channel(ws)
         # When the client sends a fresh one in time, as a client refreshing its token does
@@ -255,11 +256,11 @@ def test_a_fresh_access_token_before_the_expiry_keeps_the_user_channel(daphne: D
         assert receive_until(ws, "notification")["title"] == "Still here"
 
 
-def test_revoking_an_api_key_signs_out_the_sockets_it_authenticated(daphne: DaphneProcess, alice: User) -> None:
+def test_revoking_an_api_key_signs_out_the_sockets_it_authenticated(server: ServerProcess, alice: User) -> None:
     # Given two programs, each authenticated by an API key of its own
     revoked = create_key(user=alice, label="old bot", scopes=["read"])
     kept = create_key(user=alice, label="new bot", scopes=["read"])
-    with open_stream(daphne) as ws, open_stream(daphne) as other:
+    with open_stream(server) as ws, open_stream(server) as other:
         auth_api_key(ws, alice, revoked)
         auth_api_key(other, alice, kept)
         on_user_channel(ws)
@@ -276,15 +277,15 @@ def test_revoking_an_api_key_signs_out_the_sockets_it_authenticated(daphne: Daph
         assert receive_until(other, "notification")["title"] == "Still here"
 
 
-def test_a_password_change_signs_out_the_other_sessions_and_the_jwt_sockets(daphne: DaphneProcess, alice: User) -> None:
+def test_a_password_change_signs_out_the_other_sessions_and_the_jwt_sockets(server: ServerProcess, alice: User) -> None:
     # Given alice on the user channel in a browser and in a program, and bob in his browser
     _, session = signed_in_browser(alice)
     bob = trader("bob", USDT="10")
     _, bobs_session = signed_in_browser(bob)
     with (
-        open_stream(daphne, origin=own_origin(daphne), session=session) as page,
-        open_stream(daphne) as program,
-        open_stream(daphne, origin=own_origin(daphne), session=bobs_session) as bobs_page,
+        open_stream(server, origin=own_origin(server), session=session) as page,
+        open_stream(server) as program,
+        open_stream(server, origin=own_origin(server), session=bobs_session) as bobs_page,
     ):
         on_user_channel(page)
         auth_jwt(program, alice)
@@ -302,17 +303,17 @@ def test_a_password_change_signs_out_the_other_sessions_and_the_jwt_sockets(daph
         assert nothing_more(bobs_page)
 
 
-def test_a_page_reloaded_after_an_order_leaves_no_error_behind(daphne: DaphneProcess, alice: User) -> None:
+def test_a_page_reloaded_after_an_order_leaves_no_error_behind(server: ServerProcess, alice: User) -> None:
     # Given the trade page's connection, closed and opened again (issue 12, as a browser does it)
     _, session = signed_in_browser(alice)
     channels = ["book:BTC-USDT", "trades:BTC-USDT", "ticker:BTC-USDT", "candles:BTC-USDT:1m", "user"]
     for _ in range(2):
-        with open_stream(daphne, origin=own_origin(daphne), session=session) as ws:
+        with open_stream(server, origin=own_origin(server), session=session) as ws:
             send(ws, {"op": "subscribe", "channels": channels})
             receive_until(ws, "balances")
     # Then the server logged no error (the module's fixture checks its whole log at the end too)
     time.sleep(0.5)
-    assert "Traceback" not in daphne.output()
+    assert "Traceback" not in server.output()
 
 
 # --- the periodic re-check, for an event that never came --------------------------------------------

@@ -1,5 +1,6 @@
-"""/ws/stream end to end: a real WebSocket client (`websockets`) against daphne in a child process,
-with the engine running in this process and publishing through the real Redis channel layer.
+"""/ws/stream end to end: a real WebSocket client (`websockets`) against each server of /ws/stream in a
+child process, daphne and the stream server (manage.py run_stream_server), with the engine running in
+this process and publishing through the real Redis channel layer; daphne serves the REST snapshots.
 
 The book's deltas, applied to the REST snapshot taken before, give the REST snapshot taken after;
 the private `user` channel carries only its own user's events, and only once authenticated."""
@@ -20,7 +21,7 @@ from websockets.typing import Origin
 from accounts.services import issue_tokens
 from trading import services
 from trading.tests.factories import drain, engine_for, markets, trader
-from trading.tests.processes import DaphneProcess
+from trading.tests.processes import DaphneProcess, StreamServerProcess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,18 +30,34 @@ TIMEOUT = 10
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
-    """daphne on a free port, on the test database and this run's channel-layer prefix; its address."""
+def daphne(django_db_setup: Any, django_db_blocker: Any) -> Iterator[DaphneProcess]:
+    """daphne on a free port, on the test database and this run's channel-layer prefix."""
     with django_db_blocker.unblock():
-        daphne = DaphneProcess()
+        process = DaphneProcess()
     try:
-        yield daphne.address
+        yield process
     finally:
-        daphne.stop()
+        process.stop()
 
 
-def open_stream(server: str) -> ClientConnection:
-    return connect(f"ws://{server}/ws/stream", origin=Origin(f"http://{server}"), open_timeout=TIMEOUT)
+@pytest.fixture(scope="module", params=["daphne", "stream-server"])
+def server(request: Any, daphne: DaphneProcess, django_db_blocker: Any) -> Iterator[tuple[str, str]]:
+    """(the address of the REST API, the address of the /ws/stream under test)."""
+    if request.param == "daphne":
+        yield daphne.address, daphne.address
+        return
+    with django_db_blocker.unblock():
+        stream = StreamServerProcess()
+    try:
+        yield daphne.address, stream.address
+        assert "Traceback" not in stream.output(), stream.output()
+    finally:
+        stream.stop()
+
+
+def open_stream(server: tuple[str, str]) -> ClientConnection:
+    stream = server[1]
+    return connect(f"ws://{stream}/ws/stream", origin=Origin(f"http://{stream}"), open_timeout=TIMEOUT)
 
 
 def send(ws: ClientConnection, message: dict[str, Any]) -> None:
@@ -59,8 +76,8 @@ def nothing_more(ws: ClientConnection, wait: float = 0.5) -> bool:
     return False
 
 
-def rest_book(server: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://{server}/api/trading/orderbook/{SYMBOL}?depth=500", timeout=TIMEOUT) as r:
+def rest_book(server: tuple[str, str]) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://{server[0]}/api/trading/orderbook/{SYMBOL}?depth=500", timeout=TIMEOUT) as r:
         return dict(json.load(r))
 
 
@@ -83,7 +100,7 @@ def place(user: Any, side: str, price: str, quantity: str, **extra: Any) -> int:
     return order.pk
 
 
-def test_deltas_over_a_websocket_turn_the_rest_snapshot_before_into_the_one_after(server: str) -> None:
+def test_deltas_over_a_websocket_turn_the_rest_snapshot_before_into_the_one_after(server: tuple[str, str]) -> None:
     # Given a book with an order on it, its REST snapshot, and a subscriber that got the same snapshot
     markets()
     alice, bob = trader("alice", BTC="2", USDT="100000"), trader("bob", BTC="2", USDT="100000")
@@ -128,7 +145,7 @@ def test_deltas_over_a_websocket_turn_the_rest_snapshot_before_into_the_one_afte
     }
 
 
-def test_the_user_channel_needs_auth_and_never_carries_another_users_orders(server: str) -> None:
+def test_the_user_channel_needs_auth_and_never_carries_another_users_orders(server: tuple[str, str]) -> None:
     markets()
     alice, bob = trader("alice", BTC="2", USDT="100000"), trader("bob", BTC="2", USDT="100000")
     carol = trader("carol", BTC="2", USDT="100000")
