@@ -25,13 +25,17 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.tests.factories import PASSWORD, UserFactory
+from exchange.core import streams
 from kyc.limits import ensure_default_limits
 
 
 @pytest.fixture(autouse=True)
-def _clean_redis() -> None:
-    """Start each test with an empty Redis database (the test settings give tests their own)."""
+def _clean_redis() -> Iterator[None]:
+    """Start each test with an empty Redis database (the test settings give tests their own); end it
+    with everything the engine handed to the background publisher sent, so none reaches the next."""
     cache.clear()
+    yield
+    streams.background.flush()
 
 
 @pytest.fixture(autouse=True)

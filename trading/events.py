@@ -95,4 +95,8 @@ def messages(batch: BatchEvents) -> list[tuple[str, dict[str, Any]]]:
 
 
 def publish_batch(batch: BatchEvents) -> None:
-    streams.publish(messages(batch))
+    """Publish the batch's events from the background publisher, after every batch before it.
+
+    The engine goes on with its next batch meanwhile: serializing and sending leave its commit path.
+    """
+    streams.publish_later(lambda: messages(batch))

@@ -16,8 +16,10 @@ authenticated drops the user channel and tells its client (trading.consumers).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import logging
+import queue
 import threading
 import weakref
 from collections import deque
@@ -44,21 +46,83 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+IN_FLIGHT = 16  # groups published to at once (Redis connections a publishing thread may hold)
+
+
 def publish(messages: Iterable[tuple[str, dict[str, Any]]]) -> None:
-    """Send (group, message) pairs; log and carry on if the layer is unreachable."""
+    """Send (group, message) pairs; log and carry on if the layer is unreachable.
+
+    Up to IN_FLIGHT groups are sent to at once (each on a connection of the layer's pool), so a
+    batch that touched many users' groups costs a few round trips, not one per group; each group's
+    messages go in the order given.
+    """
     layer = get_channel_layer()
-    batch = list(messages)
-    if layer is None or not batch:
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for group, message in messages:
+        by_group.setdefault(group, []).append(message)
+    if layer is None or not by_group:
         return
 
+    async def send(group: str, in_order: list[dict[str, Any]], room: asyncio.Semaphore) -> None:
+        async with room:
+            for message in in_order:
+                await layer.group_send(group, message)
+
     async def send_all() -> None:
-        for group, message in batch:
-            await layer.group_send(group, message)
+        room = asyncio.Semaphore(IN_FLIGHT)
+        await asyncio.gather(*(send(group, in_order, room) for group, in_order in by_group.items()))
 
     try:
         _loop().run_until_complete(send_all())
     except Exception:
-        logger.warning("streams: publishing %d messages failed", len(batch), exc_info=True)
+        logger.warning("streams: publishing to %d groups failed", len(by_group), exc_info=True)
+
+
+class Background:
+    """Publishing off the caller's thread, in the order handed over: the engine's batches.
+
+    The engine hands over a batch's messages (as a function that makes them) right after its commit
+    and goes on with the next batch while a thread of this process serializes and sends them. The
+    queue is bounded: if Redis falls behind, the engine waits for room rather than piling up memory.
+    What is queued when the process dies is lost, as a message Redis pub/sub drops would be; the
+    streams are built for that (book `seq` gaps, the user channel sends current state).
+    """
+
+    def __init__(self, room: int = 256) -> None:
+        self.queue: queue.Queue[Callable[[], Iterable[tuple[str, dict[str, Any]]]]] = queue.Queue(room)
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def submit(self, make: Callable[[], Iterable[tuple[str, dict[str, Any]]]]) -> None:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="stream-publisher", daemon=True)
+                self.thread.start()
+        self.queue.put(make)
+
+    def flush(self) -> None:
+        """Return once everything handed over so far is sent (or failed and was logged)."""
+        if self.thread is not None:
+            self.queue.join()
+
+    def _run(self) -> None:
+        while True:
+            make = self.queue.get()
+            try:
+                publish(make())
+            except Exception:
+                logger.exception("streams: making messages to publish failed")
+            finally:
+                self.queue.task_done()
+
+
+background = Background()
+atexit.register(background.flush)
+
+
+def publish_later(make: Callable[[], Iterable[tuple[str, dict[str, Any]]]]) -> None:
+    """Publish what `make` returns from the background thread, after everything handed over before."""
+    background.submit(make)
 
 
 def publish_to_users(user_ids: Iterable[int], message: dict[str, Any]) -> None:

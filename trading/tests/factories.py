@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.services import issue_tokens
 from accounts.tests.factories import UserFactory
+from exchange.core import streams
 from trading.markets import ensure_markets
 from trading.matching import MarketEngine
 from trading.models import Market
@@ -61,8 +62,9 @@ def engine_for(symbol: str) -> MarketEngine:
 
 
 def drain(engine: MarketEngine, batch: int = 1000) -> int:
-    """Run batches until nothing is pending; return how many commands ran."""
+    """Run batches until nothing is pending, and their events are published; return how many commands ran."""
     total = 0
     while count := engine.run_batch(batch):
         total += count
+    streams.background.flush()
     return total
