@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from exchange.core.money import MONEY
@@ -129,11 +130,41 @@ class Stats:
         return taken
 
 
+class BatchSizer:
+    """How many commands the next batch may take, so that a backlog is worked off in batches of about
+    `target_ms` each: large enough to spread a batch's fixed costs (the commit's fsync, the fencing
+    update, the ledger entry) over many commands, small enough that no command waits long for its batch.
+
+    What would have fit is the batch's commands scaled by target / its time: as if every millisecond
+    were per command, which underestimates (a batch has fixed costs), so growing toward it never
+    overshoots the target and converges on it. Only a batch the limit cut short (a backlog) makes the
+    limit grow, by at most a quarter at a time; a batch over the target shrinks it to what would have
+    fit. Under light load a batch takes the few commands there are, whatever the limit.
+    """
+
+    GROWTH = 1.25
+
+    def __init__(self, target_ms: float, minimum: int, maximum: int) -> None:
+        self.target_ms = target_ms
+        self.minimum = max(1, min(minimum, maximum))
+        self.maximum = maximum
+        self.limit = self.minimum
+
+    def record(self, commands: int, elapsed_ms: float) -> None:
+        fits = int(commands * self.target_ms / elapsed_ms) if elapsed_ms > 0 else self.maximum
+        if elapsed_ms > self.target_ms:
+            self.limit = max(self.minimum, min(self.limit, fits))
+        elif commands >= self.limit:
+            grown = max(self.limit + 1, min(int(self.limit * self.GROWTH), fits))
+            self.limit = min(self.maximum, grown)
+
+
 class MarketEngine:
     def __init__(self, market_id: int, epoch: int) -> None:
         self.market_id = market_id
         self.epoch = epoch
         self.stats = Stats()
+        self.sizer = BatchSizer(settings.ENGINE_BATCH_TARGET_MS, settings.ENGINE_BATCH_MIN, settings.ENGINE_BATCH_SIZE)
         self.load_market()
         self.rebuild()
 
@@ -223,11 +254,15 @@ class MarketEngine:
             commands = [command for command in commands if command[0] <= cut]
         return commands[:limit]
 
-    def run_batch(self, limit: int) -> int:
-        """Process up to `limit` commands; return how many. Raises Fenced when the market was taken over."""
+    def run_batch(self, limit: int | None = None) -> int:
+        """Process up to `limit` commands (by default, the sizer's limit); return how many.
+
+        Raises Fenced when the market was taken over.
+        """
         if self.stale:
             self.rebuild()
-        commands = self.fetch_commands(limit)
+        fetched = time.perf_counter()
+        commands = self.fetch_commands(self.sizer.limit if limit is None else limit)
         if not commands:
             self.feed.publish_due_ticker()
             return 0
@@ -253,6 +288,7 @@ class MarketEngine:
         self.stats.trades += len(batch.trades)
         self.stats.latencies_ms.append(elapsed_ms)
         events.publish_batch(self.feed.batch_events(batch, written, self.settlement.level_totals))
+        self.sizer.record(batch.commands, (time.perf_counter() - fetched) * 1000)
         return batch.commands
 
     def _place(self, row: OrderRow, batch: Batch) -> None:

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, OperationalError, close_old_connections, connection
 
+from exchange.core import streams
 from trading.batch_writer import Fenced
 from trading.matching import BookCorrupt, MarketEngine
 from trading.models import Market
@@ -77,6 +78,7 @@ class EngineWorker:
                 finally:
                     close_old_connections()
         finally:
+            streams.background.flush()  # the events of the batches committed before the stop
             self._release_all()
             self._clear_heartbeat()
             logger.info("engine stopped (%d commands processed, %d wake-ups)", self.processed, self.wakeups)
@@ -140,9 +142,10 @@ class EngineWorker:
             deadline = time.monotonic() + MAX_DRAIN_SECONDS
             try:
                 while not self.stopping and time.monotonic() < deadline:
-                    count = engine.run_batch(settings.ENGINE_BATCH_SIZE)
+                    limit = engine.sizer.limit
+                    count = engine.run_batch(limit)
                     done += count
-                    if count < settings.ENGINE_BATCH_SIZE:
+                    if count < limit:
                         break
             except Fenced:
                 logger.warning("engine: %s was taken over by another engine; standing by", engine.symbol)
@@ -184,13 +187,15 @@ class EngineWorker:
             latencies = sorted(stats.latencies_ms)
             p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
             logger.info(
-                "engine %s: %.0f commands/s, %d trades, %d batches, batch latency median %.1f ms, p99 %.1f ms",
+                "engine %s: %.0f commands/s, %d trades, %d batches, batch latency median %.1f ms, p99 %.1f ms, "
+                "batch limit %d",
                 engine.symbol,
                 stats.commands / elapsed,
                 stats.trades,
                 stats.batches,
                 statistics.median(latencies),
                 p99,
+                engine.sizer.limit,
             )
 
     def _reset_connections(self) -> None:

@@ -498,7 +498,12 @@ WITHDRAWAL_NEW_ADDRESS_HOURS = env_int("WITHDRAWAL_NEW_ADDRESS_HOURS", 24, minim
 # The engine writes a heartbeat to Redis this often; /healthz calls it down when the key expires.
 ENGINE_HEARTBEAT_SECONDS = env_int("ENGINE_HEARTBEAT_SECONDS", 5, minimum=1)
 ENGINE_POLL_SECONDS = env_int("ENGINE_POLL_SECONDS", 1, minimum=1)
-ENGINE_BATCH_SIZE = env_int("ENGINE_BATCH_SIZE", 2000, minimum=1)  # commands per batch transaction
+# A batch takes every pending command up to a limit that adapts (trading.matching.BatchSizer): under a
+# backlog it grows while batches take less than ENGINE_BATCH_TARGET_MS and shrinks when they take more,
+# between ENGINE_BATCH_MIN and ENGINE_BATCH_SIZE commands. Under light load batches are small anyway.
+ENGINE_BATCH_SIZE = env_int("ENGINE_BATCH_SIZE", 2000, minimum=1)  # the most commands per batch transaction
+ENGINE_BATCH_MIN = env_int("ENGINE_BATCH_MIN", 50, minimum=1)
+ENGINE_BATCH_TARGET_MS = env_int("ENGINE_BATCH_TARGET_MS", 100, minimum=1)
 # How long a web worker answers GET /api/market/ticker/<symbol> from the ticker it computed last: the
 # engine's stream sends a ticker at most once a second too. 0 computes it on every request.
 TICKER_CACHE_MS = env_int("TICKER_CACHE_MS", 1000, minimum=0)
