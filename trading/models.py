@@ -150,7 +150,9 @@ class NextCommandSeq(models.Func):
 class Order(models.Model):
     id = models.BigAutoField(primary_key=True)
     seq = models.BigIntegerField(unique=True, db_default=NextCommandSeq(), editable=False)
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders")
+    # No index on market alone: the engine's reads and the book walk the partial (market, seq) indexes
+    # below, and an index on every order's market would be written on each status change.
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders", db_index=False)
     # No index of its own: trading_order_user_recent (user, -created_at) serves every lookup by user,
     # and every order update (a status change is never a HOT update) would write one more entry.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False)
