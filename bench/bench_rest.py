@@ -42,6 +42,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -169,8 +170,8 @@ class Workload:
         return requests
 
 
-async def offer(base: str, endpoint: str, requests: list[Request], rate: float) -> Point:
-    """Send `requests` at `rate` per second, open loop; return what came back."""
+async def offer(base: str, endpoint: str, requests: list[Request], rate: float, *, start: float = 0.0) -> Point:
+    """Send `requests` at `rate` per second, open loop (from `start`, the loop's time); return what came back."""
     import aiohttp
 
     point = Point(endpoint, rate, sent=len(requests))
@@ -178,7 +179,7 @@ async def offer(base: str, endpoint: str, requests: list[Request], rate: float) 
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
     async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
-        start = loop.time() + 0.2
+        start = start or loop.time() + 0.2
         last = [start]
 
         async def one(index: int, request: Request) -> None:
@@ -206,6 +207,112 @@ async def offer(base: str, endpoint: str, requests: list[Request], rate: float) 
         await asyncio.gather(*(one(i, request) for i, request in enumerate(requests)))
         point.seconds = max(len(requests) / rate, last[0] - start)
     return point
+
+
+# --- place an order, hear of it on the user stream ---------------------------------------------------
+
+
+@dataclass
+class StreamPoint:
+    """Orders placed open loop, and when each one's first `orders` event reached its trader's stream."""
+
+    offered: float
+    sent: int = 0
+    answers: Point | None = None  # the POSTs themselves: the baseline, in the same run
+    latencies_ms: list[float] = field(default_factory=list)  # scheduled send -> the event on the stream
+    missing: int = 0  # placed (201) but never heard of on the stream
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def percentile(self, share: float) -> float:
+        return percentile_of(self.latencies_ms, share)
+
+
+def percentile_of(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+async def place_and_listen(base: str, stream_url: str, tokens: list[str], rate: float, seconds: float) -> StreamPoint:
+    """Each trader on the stream server's `user` channel (JWT auth); orders POSTed open loop, round robin
+    over the traders, each with a client order id; the latency of an order is from its scheduled send to
+    the first `orders` message on its trader's connection that carries it."""
+    import websockets
+
+    count = int(rate * seconds)
+    run = f"s{os.getpid() % 10000}r{int(rate)}"  # client order ids unique across runs
+    workload = Workload(tokens, seed=int(rate))
+    requests = []
+    for i, request in enumerate(workload.make("order", count)):
+        body = json.loads(request.body or b"{}") | {"client_order_id": f"{run}-{i}"}
+        requests.append(Request("POST", request.path, 201, json.dumps(body).encode(), tokens[i % len(tokens)]))
+    point = StreamPoint(rate, sent=count, load=os.getloadavg())
+    loop = asyncio.get_running_loop()
+    heard: dict[str, float] = {}
+    connections = []
+    for token in tokens:
+        ws = await websockets.connect(stream_url, max_size=2**22)
+        await ws.send(json.dumps({"op": "auth", "token": token}))
+        await ws.send(json.dumps({"op": "subscribe", "channels": ["user"]}))
+        while json.loads(await ws.recv()).get("type") != "balances":
+            pass
+        connections.append(ws)
+
+    async def listen(ws: Any) -> None:
+        async for text in ws:
+            now = loop.time()
+            if '"orders"' not in text[:40]:
+                continue
+            for order in json.loads(text)["orders"]:
+                heard.setdefault(order.get("client_order_id") or "", now)
+
+    listeners = [asyncio.create_task(listen(ws)) for ws in connections]
+    start = loop.time() + 0.2
+    point.answers = await offer(base, "order", requests, rate, start=start)
+    await asyncio.sleep(2.0)  # the last events
+    for task in listeners:
+        task.cancel()
+    for ws in connections:
+        await ws.close()
+    for i in range(count):
+        at = heard.get(f"{run}-{i}")
+        if at is None:
+            point.missing += 1
+        else:
+            point.latencies_ms.append((at - (start + i / rate)) * 1000)
+    return point
+
+
+def measure_user_stream(args: argparse.Namespace, tokens: list[str], logs: Path) -> list[StreamPoint]:
+    """The web process as `make run` has it (gunicorn's uvicorn workers) and the stream server."""
+    from bench_streams import Processes, free_port, wait_port
+
+    procs = Processes(server_env(args.workers), logs)
+    web_port, stream_port = free_port(), free_port()
+    procs.start("web", *server_command("gunicorn", web_port, args.workers))
+    procs.start("stream", sys.executable, "manage.py", "run_stream_server", "--port", str(stream_port))
+    points = []
+    try:
+        wait_port(web_port)
+        wait_port(stream_port)
+        base, stream_url = f"http://127.0.0.1:{web_port}", f"ws://127.0.0.1:{stream_port}/ws/stream"
+        asyncio.run(offer(base, "order", Workload(tokens).make("order", 3 * TRADERS), 20))  # warm up
+        for rate in args.stream_rates:
+            point = asyncio.run(place_and_listen(base, stream_url, tokens[:10], rate, args.seconds))
+            points.append(point)
+            print(f"  place -> user stream: {fmt_stream(point)}", flush=True)
+            time.sleep(1)
+    finally:
+        procs.stop_all()
+    return points
+
+
+def fmt_stream(p: StreamPoint) -> str:
+    answers = p.answers or Point("order", p.offered)
+    return (
+        f"offered {p.offered:>4.0f}/s: event p50 {p.percentile(0.5):6.1f} p99 {p.percentile(0.99):6.1f} "
+        f"p99.9 {p.percentile(0.999):6.1f} ms, missing {p.missing}; the POST's answer p50 "
+        f"{answers.percentile(0.5):6.1f} p99 {answers.percentile(0.99):6.1f} ms, errors {sum(answers.errors.values())}"
+    )
 
 
 # --- processes and figures --------------------------------------------------------------------------
@@ -331,7 +438,7 @@ def seed(url: str) -> list[str]:
     return tokens
 
 
-def report(runs: list[ServerRun], args: argparse.Namespace) -> str:
+def report(runs: list[ServerRun], args: argparse.Namespace, stream_points: list[StreamPoint]) -> str:
     cores = os.cpu_count()
     lines = [
         f"## REST API, open loop ({dt.datetime.now(dt.UTC):%Y-%m-%d}, `bench/bench_rest.py`)",
@@ -371,6 +478,27 @@ def report(runs: list[ServerRun], args: argparse.Namespace) -> str:
         ratio = f"{ticker / bare:.2f}" if bare else "-"
         cpu = f"{run.server_cpu:.0f} | {run.client_cpu:.0f}"
         lines.append(f"| {run.name} | {bare:.0f} | {ticker:.0f} | {ratio} | {orders:.0f} | {cpu} |")
+    if stream_points:
+        lines += [
+            "",
+            "Place an order, hear of it on your own stream: the web process as `make run` has it (gunicorn,",
+            f"{args.workers} uvicorn workers) and the stream server, 10 traders each on the `user` channel of a",
+            "connection of their own (JWT auth); orders POSTed open loop, round robin over them, each with a client",
+            "order id. Event: from the order's scheduled send to the first `orders` message carrying it on its",
+            "trader's connection (target: p99 under 50 ms at 100 orders/s). Beside it, the baseline of the same",
+            "run: the POST's own answer.",
+            "",
+            "| offered /s | event p50 ms | event p99 ms | event p99.9 ms | never heard of | POST p50 ms | POST p99 ms "
+            "| POST errors | load (1/5/15 min) |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for s in stream_points:
+            answers = s.answers or Point("order", s.offered)
+            lines.append(
+                f"| {s.offered:.0f} | {s.percentile(0.5):.1f} | {s.percentile(0.99):.1f} | {s.percentile(0.999):.1f} | "
+                f"{s.missing} | {answers.percentile(0.5):.1f} | {answers.percentile(0.99):.1f} | "
+                f"{sum(answers.errors.values())} | {'/'.join(f'{x:.1f}' for x in s.load)} |"
+            )
     return "\n".join([*lines, "", NOTES])
 
 
@@ -399,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--read-rates", type=rates, default=rates("100,200,400,600,800"))
     parser.add_argument("--order-rates", type=rates, default=rates("25,50,100,200,400"))
+    parser.add_argument("--stream-rates", type=rates, default=rates("50,100"), help="place -> user stream; '' skips")
     parser.add_argument("--database-url", help="a server to use (default: DATABASE_URL, else the embedded one)")
     parser.add_argument("--no-write", action="store_true", help=f"print only; leave {REPORT.name} alone")
     args = parser.parse_args(argv)
@@ -413,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     admin_execute(url, f"DROP DATABASE IF EXISTS {BENCH_DB}", f"CREATE DATABASE {BENCH_DB}")
     logs = Path(tempfile.mkdtemp(prefix="bench-rest-"))
     runs: list[ServerRun] = []
+    stream_points: list[StreamPoint] = []
     procs = Processes(server_env(args.workers), logs)
     try:
         tokens = seed(url)
@@ -425,6 +555,9 @@ def main(argv: list[str] | None = None) -> int:
         for server in args.servers.split(","):
             print(f"{server}:", flush=True)
             runs.append(measure_server(server, args.workers, args, tokens, logs))
+        if args.stream_rates:
+            print("place an order, hear of it on the user stream (gunicorn + the stream server):", flush=True)
+            stream_points = measure_user_stream(args, tokens, logs)
     finally:
         procs.stop_all()
         from django.db import connection
@@ -435,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
 
         embedded.stop(started)
         shutil.rmtree(logs, ignore_errors=True)
-    body = report(runs, args)
+    body = report(runs, args, stream_points)
     print(body)
     if not args.no_write:
         from bench_core import write_section

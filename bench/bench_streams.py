@@ -4,30 +4,32 @@ The target (the streams issue): with 1,000 WebSocket subscribers to one market's
 the demo market maker producing at least 20 book updates a second, delivery latency from engine
 commit to client receipt has p99 under 100 ms, with no dropped or out-of-order message.
 
-The real system runs as subprocesses on a database of its own (`exchange_bench_streams`, created,
-migrated and dropped by the script on the server DATABASE_URL names, or on the embedded PostgreSQL)
-and a channel-layer prefix of its own on the usual Redis: `run_matching_engine`, `simulate_market`
-on BTC-USDT, and daphne (one process, then two on different ports with the clients split between
-them). Client processes (the `websockets` library, asyncio) open the connections and subscribe each
-one to `book:BTC-USDT` and `trades:BTC-USDT`; every client checks that its deltas' `seq` follows its
-snapshot's one by one (a gap, a repeat or a second snapshot counts against the run) and that trade
-ids increase, and, after the market maker stops and the engine has drained, that it has the last
-`seq` and every trade in the database since its first. The window opens once every client has its
-snapshot (clients connect 20 at a time and make a refused handshake again, as browsers do), so it
-measures delivery, not the connection storm, whose length is reported beside it. Latency is receipt
-time minus `ts`, the engine's commit time (one machine, one clock), over the window only. CPU is
-read per process: servers, clients, engine, market maker, PostgreSQL, Redis and the rest.
+The real system runs as subprocesses on a database of its own (`exchange_bench_streams`, created, migrated
+and dropped by the script on the server DATABASE_URL names, or on the embedded PostgreSQL) and a
+channel-layer prefix of its own on the usual Redis: `run_matching_engine`, `simulate_market` on BTC-USDT,
+and the servers of /ws/stream in turn: the stream server (`manage.py run_stream_server`, what `make run` and
+compose serve it with), daphne (one process, then two on different ports with the clients split between
+them) and uvicorn. Client processes (the `websockets` library, asyncio) open the connections and subscribe
+each one to `book:BTC-USDT` and `trades:BTC-USDT`; every client checks that its deltas' `seq` follows its
+snapshot's one by one (a gap, a repeat or a second snapshot counts against the run) and that trade ids
+increase, and, after the market maker stops and the engine has drained, that it has the last `seq` and every
+trade in the database since its first. The window opens once every client has its snapshot (clients connect
+20 at a time and make a refused handshake again, as browsers do), so it measures delivery, not the
+connection storm, whose length is reported beside it. Latency is receipt time minus `ts`, the engine's
+commit time (one machine, one clock), over the window only. CPU is read per process: servers, clients,
+engine, market maker, PostgreSQL, Redis and the rest.
 
-The baseline is a minimal `websockets` server in this script: it makes the same kinds of messages,
-of the measured sizes and at the measured rates, in-process with its own `seq` and `ts`, and hands
+The baseline is a minimal `websockets` server in this script: it makes the same kinds of messages, of the
+sizes and at the rates measured on the stream server's run, in-process with its own `seq` and `ts`, and hands
 each to every subscriber with `websockets.broadcast`; the same clients measure it.
 
     .venv/bin/python bench/bench_streams.py [--clients 1000] [--seconds 30] [--daphnes 1,2]
         [--client-processes 2] [--interval 0.01] [--no-baseline] [--no-write] [--database-url URL]
         [--no-pin] [--profile DIR]   # py-spy (if on PATH) records each server over the window
 
-After the runs on shared CPUs it runs one daphne and the baseline again with the server pinned to a
-CPU of its own and the rest of the benchmark on the others (--no-pin leaves those out).
+After the runs on shared CPUs it runs the stream server, one daphne, uvicorn and the baseline again with
+the server pinned to a CPU of its own and the rest of the benchmark on the others (--no-pin leaves those
+out).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ HANDSHAKES_AT_ONCE = 20
 TARGET_P99_MS = 100
 TARGET_RATE = 20  # book deltas per second
 TARGET_CLIENTS = 1000
+TARGET_THROUGHPUT = 0.7  # the stream server's messages/s against the minimal broadcaster's
 CLIENT_CPU_LIMIT = 70  # % of a core: a client process above it may delay what it measures
 CONNECT_ATTEMPTS = 5
 # uvicorn as bench/requirements.txt pins it, with the websockets protocol and, as daphne, no compression.
@@ -792,22 +795,27 @@ NOTES = """What the profile showed (py-spy on daphne: `--profile DIR`), and what
   text of every channel the batch touched; a subscriber's frames of a round leave in one write.
 - Subscribers arriving together share one market read and one snapshot read; market data frames skip the
   session middleware's send wrapper (8% of samples).
-- What is left is daphne, autobahn and Twisted per frame: about 15-30 us of CPU per message delivered, where
-  the baseline spends about 10. Of daphne's time, ~14% is autobahn formatting (with click) the arguments of a
-  debug log line in `sendData` that is never emitted, ~25% Twisted's write path (a send() per connection per
-  round and two epoll changes). permessage-deflate is not negotiated (daphne does not accept it), so
-  compression costs nothing. Engine commit to arrival at a web process is a few ms (the CPU lines); the rest
-  is the fan-out and waiting for a CPU on a machine that everything shares.
+- Under daphne, what is left is daphne, autobahn and Twisted per frame: about 15-30 us of CPU per message
+  delivered, where the baseline spends about 10. Of daphne's time, ~14% is autobahn formatting (with click)
+  the arguments of a debug log line in `sendData` that is never emitted, ~25% Twisted's write path (a send()
+  per connection per round and two epoll changes). permessage-deflate is not negotiated (daphne does not
+  accept it), so compression costs nothing. Engine commit to arrival at a web process is a few ms (the CPU
+  lines); the rest is the fan-out and waiting for a CPU on a machine that everything shares.
 - Before these changes the same script measured, on one daphne: 616 of 1,000 clients connected (384
   handshakes refused), p50 24 s and p99 29.8 s, the market maker held to 13.6 book deltas/s by the load.
 
-What remains for the target: a round to 1,000 subscribers costs daphne 20-30 ms of CPU (a frame and a write
-each), so at 20-30 rounds a second it needs most of a core to itself to keep p99 under 100 ms; here the
-clients, engine, market maker and PostgreSQL take the other core and part of its, and even the minimal
-server sits near 100 ms. On a machine with a core per server process (or clients elsewhere) the same code
-has the headroom; beyond that, serving public market data from a lighter server (see the uvicorn rows, or a
-websockets process fed by the same channel layer) cuts the per-frame cost, and autobahn's eager debug-log
-formatting is worth an upstream fix.
+- The stream server (issue 15) takes the ASGI server out of the per-frame path: the engine's text for a
+  channel is one `str` handed to every subscriber of a round, so its frame is serialized once (server frames
+  are unmasked; compression is off) and written to each socket with `transport.write`, never awaiting a
+  drain. Its CPU per delivered message is the broadcaster's within a microsecond or two (the CPU lines), the
+  consumer's own bookkeeping (subscriptions, the book's `seq` check) being the difference.
+- A subscriber that stops reading no longer holds anyone back: past STREAM_SEND_BUFFER unread bytes it is
+  closed with 1008 `slow consumer` (exchange/tests/test_stream_server.py).
+
+What remains: on this machine the latency is mostly waiting for a CPU (the "waited for a CPU" figure): two
+client processes decoding 35,000 messages a second, the engine, the market maker and PostgreSQL share two
+cores with the server. The pinned rows give the server a core of its own; the rest of the run still competes
+for the other. The minimal broadcaster, with no engine, market maker or database beside it, shows the floor.
 """
 
 
@@ -832,6 +840,24 @@ def report(
         else f"**Target not met in this run** ({TARGET_CLIENTS:,} subscribers, p99 under {TARGET_P99_MS} ms at "
         f"{TARGET_RATE}+ book deltas/s, nothing dropped or out of order): see the CPU lines."
     )
+    comparisons = []
+    for pinned in (False, True):
+        base = next((r for r in results if r not in ours and r.name.endswith(PINNED) == pinned), None)
+        server = next(
+            (r for r in ours if r.name.startswith("ours: stream") and r.name.endswith(PINNED) == pinned), None
+        )
+        if base is None or server is None or not (base.rate and server.rate and server.server_cpu):
+            continue
+        delivered = server.rate / base.rate
+        # Capacity: messages delivered per second of server CPU, the throughput a core of its own would give.
+        capacity = (server.rate / server.server_cpu) / (base.rate / base.server_cpu) if base.server_cpu else 0.0
+        ok = server.clean and server.percentile(0.99) < TARGET_P99_MS and min(delivered, capacity) >= TARGET_THROUGHPUT
+        comparisons.append(
+            f"- {server.name} against {base.name}: delivered {delivered:.2f}x its messages/s, capacity (messages per "
+            f"second of server CPU) {capacity:.2f}x; commit to client p99 {server.percentile(0.99):.0f} ms; "
+            f"{'clean' if server.clean else 'NOT clean'} ({'met' if ok else 'missed'}: p99 under {TARGET_P99_MS} ms, "
+            f"nothing dropped, at least {TARGET_THROUGHPUT}x the broadcaster)"
+        )
     ours_busiest = max((r.client_cpu for r in ours), default=0.0)
     base_busiest = max((r.client_cpu for r in results if r not in ours), default=0.0)
     clients = (
@@ -855,8 +881,9 @@ and `trades:{SYMBOL}`; measured over {args.seconds:.0f} s once every client had 
 (`simulate_market --interval {args.interval}`) feeds the engine. Latency is client receipt time minus the message's
 `ts` (the engine's commit time; one clock); msgs/s is book deltas and trades received by all clients together
 ({sizes}). The baseline is a minimal `websockets` server in the script that makes messages of the same
-sizes at the same rates in-process and hands each to every subscriber with `websockets.broadcast`. "ours: uvicorn"
-is this application under uvicorn (websockets protocol, no compression) instead of daphne, for comparison. Server and
+sizes at the same rates in-process and hands each to every subscriber with `websockets.broadcast`. "ours: stream" is
+the stream server (exchange/stream_server.py: the same application, each round's frame made once and written to every
+socket as it is); "ours: daphne" and "ours: uvicorn" the same application under those ASGI servers. Server and
 client CPU in % of one core (client: the busiest process); machine in % of all cores. Subscribed: clients with a
 snapshot before the window, and how long connecting them took (20 handshakes at a time). Rows marked pinned put
 the server process alone on the first CPU and the engine, the market maker and the clients on the others
@@ -865,7 +892,12 @@ the server process alone on the first CPU and the engine, the market maker and t
 {header()}
 {chr(10).join(row(r) for r in results)}
 
-{verdict} {clients}. Checks: per client, every delta's `seq` follows the one before from its snapshot
+{verdict} {clients}.
+
+The stream server against the minimal broadcaster, run for run:
+{chr(10).join(comparisons) or "- (no stream server and baseline pair in this run)"}
+
+Checks: per client, every delta's `seq` follows the one before from its snapshot
 (a gap, a repeat, or the server's second snapshot after a gap counts), trade ids increase, and once the market
 maker has stopped and the engine drained, every client has the last `seq` and every trade since its first.
 
@@ -900,7 +932,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-pin",
         dest="pin",
         action="store_false",
-        help="leave out the runs with the server on a CPU of its own (one daphne, then the baseline)",
+        help="leave out the runs with the server on a CPU of its own (each server, then the baseline)",
     )
     parser.add_argument("--database-url", help="a server to use (default: DATABASE_URL, else the embedded one)")
     parser.add_argument("--profile", help="a folder for py-spy profiles of the servers over the window")
