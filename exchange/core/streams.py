@@ -42,6 +42,14 @@ def _loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
@@ -61,6 +69,12 @@ def publish(messages: Iterable[tuple[str, dict[str, Any]]]) -> None:
     for group, message in messages:
         by_group.setdefault(group, []).append(message)
     if layer is None or not by_group:
+        return
+    if _loop_running():
+        # Sync code called from a thread that runs an event loop (a browser driver's, async code's):
+        # this thread cannot wait on a loop of its own, so the publisher thread sends them.
+        pairs = [(group, message) for group, in_order in by_group.items() for message in in_order]
+        background.submit(lambda: pairs)
         return
 
     async def send(group: str, in_order: list[dict[str, Any]], room: asyncio.Semaphore) -> None:

@@ -3,6 +3,7 @@ hands its batches to, and publish() itself, against the real Redis channel layer
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,8 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 
 from exchange.core import streams
+
+TIMEOUT = 10
 
 
 def listen(groups: list[str], count: int, publishing: Callable[[], None]) -> dict[str, list[dict[str, Any]]]:
@@ -25,7 +28,10 @@ def listen(groups: list[str], count: int, publishing: Callable[[], None]) -> dic
             await layer.group_add(group, channel)
         try:
             await sync_to_async(publishing, thread_sensitive=False)()
-            return {group: [await layer.receive(channel) for _ in range(count)] for group, channel in channels.items()}
+            return {
+                group: [await asyncio.wait_for(layer.receive(channel), TIMEOUT) for _ in range(count)]
+                for group, channel in channels.items()
+            }
         finally:
             for group, channel in channels.items():
                 await layer.group_discard(group, channel)
@@ -75,3 +81,16 @@ def test_publish_sends_each_groups_messages_in_order_across_many_groups() -> Non
 
     for messages in listen(groups, 3, publishing).values():
         assert [message["n"] for message in messages] == [0, 1, 2]
+
+
+def test_publish_from_a_thread_that_runs_an_event_loop_still_sends() -> None:
+    # Sync code called from async code (a browser driver's loop, in the tests) cannot wait on a loop
+    # of its own there: the publisher thread sends it instead
+    def publishing() -> None:
+        async def inside() -> None:
+            streams.publish([("test.loop", {"type": "from-a-loop"})])
+
+        asyncio.run(inside())
+        streams.background.flush()
+
+    assert listen(["test.loop"], 1, publishing)["test.loop"] == [{"type": "from-a-loop"}]
