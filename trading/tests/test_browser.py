@@ -33,7 +33,7 @@ from conftest import screenshot
 from trading import services
 from trading.models import Candle, Market
 from trading.tests.factories import drain, engine_for, markets, trader
-from trading.tests.processes import BASE_DIR, database_url, wait_for
+from trading.tests.processes import BASE_DIR, StreamServerProcess, database_url, wait_for
 from wallets import services as wallet_services
 from wallets.models import Asset
 from wallets.tasks import scan_deposits
@@ -48,7 +48,7 @@ ORDER_FILLED = re.compile(r"Order #\d+ filled")
 class AsgiServer:
     """`daphne exchange.asgi:application` on a free port, serving the test database (HTTP and WebSockets)."""
 
-    def __init__(self) -> None:
+    def __init__(self, **env: str) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -59,6 +59,7 @@ class AsgiServer:
             "DJANGO_SETTINGS_MODULE": "exchange.settings.test",
             "DATABASE_URL": database_url(),
             "SERVE_STATIC": "1",
+            **env,
         }
         self.process: subprocess.Popen[str] | None = None
         self.start()
@@ -97,6 +98,22 @@ def asgi_server(transactional_db: Any) -> Iterator[AsgiServer]:
         yield server
     finally:
         server.close()  # before the test database is flushed: the server holds connections to it
+
+
+@pytest.fixture(params=["web process", "stream server"])
+def site(request: Any, transactional_db: Any) -> Iterator[AsgiServer]:
+    """The site as served with /ws/stream on the web process, or on the stream server beside it (as
+    `make run` has it: the pages open the stream on the stream server's port, STREAM_URL)."""
+    stream = StreamServerProcess() if request.param == "stream server" else None
+    env = {"STREAM_URL": f"ws://{{host}}:{stream.port}/ws/stream"} if stream else {}
+    server = AsgiServer(**env)
+    try:
+        yield server
+    finally:
+        server.close()
+        if stream is not None:
+            assert "Traceback" not in stream.output(), stream.output()
+            stream.stop()
 
 
 def in_thread(work: Callable[[], Any]) -> None:
@@ -274,12 +291,18 @@ def test_the_book_trades_chart_and_orders_update_from_the_stream(
     expect(buyer.get_by_test_id("open-orders")).to_contain_text("Partially filled")
 
 
+@pytest.fixture
+def site_traders(site: AsgiServer) -> tuple[Any, Any]:
+    make_market()
+    return trader("alice", BTC="1"), trader("bob", USDT="50000")
+
+
 def test_one_trader_sells_another_buys_and_both_see_the_trade(
-    asgi_server: AsgiServer, traders: tuple[Any, Any], browser: Any
+    site: AsgiServer, site_traders: tuple[Any, Any], browser: Any
 ) -> None:
     from playwright.sync_api import expect
 
-    url = asgi_server.url
+    url = site.url
     seller = signed_in(browser, url, "alice")
     expect(seller.get_by_test_id("available")).to_contain_text("1.0000 BTC")
 
@@ -328,6 +351,9 @@ def test_one_trader_sells_another_buys_and_both_see_the_trade(
     expect(seller.get_by_test_id("open-orders")).to_contain_text("No open orders", timeout=LIVE)
     expect(seller.get_by_test_id("order-history")).to_contain_text("Cancelled by you", timeout=LIVE)
     expect(seller.get_by_test_id("available")).to_contain_text("0.8000 BTC", timeout=LIVE)
+    # Where the pages kept their stream: the stream server's port when the site names one
+    stream_url = site.env.get("STREAM_URL", "").replace("{host}", "127.0.0.1")
+    assert seller.evaluate("document.body.dataset.streamUrl || ''") == stream_url
 
 
 @pytest.fixture
