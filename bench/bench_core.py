@@ -237,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20_240_601)
     parser.add_argument("--no-write", action="store_true", help=f"print only; leave {REPORT.name} alone")
     args = parser.parse_args(argv)
+    load = os.getloadavg()
 
     workloads = {
         "limit orders": make_workload(args.orders, 0.0, args.seed),
@@ -278,8 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = f"""
 ## Matching core
 
-`make bench` (bench/bench_core.py), {dt.datetime.now(dt.UTC):%Y-%m-%d}: {cpu_model()}, {os.cpu_count()} cores,
-Python {platform.python_version()}.
+`make bench` (bench/bench_core.py), {dt.datetime.now(dt.UTC):%Y-%m-%d}: {cpu_model()}, {os.cpu_count()} cores
+(load average before the run {" / ".join(f"{x:.1f}" for x in load)}), Python {platform.python_version()}.
 
 Commands per second of CPU time, best of {args.repeat} runs of {args.orders:,} commands each, order
 objects built inside the timing. Workload (seed {args.seed}): limit orders around a mid price, {CROSSING:.0%}
