@@ -34,7 +34,6 @@ from http import HTTPStatus
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
@@ -233,7 +232,7 @@ class StreamServer:
             return None
         session.inbox.put_nowait({"type": "websocket.disconnect", "code": answer.get("code") or 1000})
         status = HTTPStatus.INTERNAL_SERVER_ERROR if answer.get("code") == 1011 else HTTPStatus.FORBIDDEN
-        return Response(status.value, status.phrase, Headers([("Content-Type", "text/plain")]), b"Refused.\n")
+        return connection.respond(status, "Refused.\n")
 
     async def handler(self, connection: ServerConnection) -> None:
         session = self.sessions.pop(connection)
