@@ -481,6 +481,7 @@ def measure(
     latency is its batch's end minus its arrival.
     """
     from exchange.core import streams
+    from trading.matching import keep_survivors_out_of_full_collections
 
     fresh_database(url)
     seeded = seed(commands)
@@ -495,6 +496,7 @@ def measure(
     # as a worker would after start-up: full collections then scan what the engine builds as it runs.
     gc.collect()
     gc.freeze()
+    keep_survivors_out_of_full_collections()  # as the worker does
     try:
         with FullCollections(run.gc_pauses_ms), contextlib.ExitStack() as stack:
             if breakdown:

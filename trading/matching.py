@@ -112,6 +112,23 @@ def live_order(row: OrderRow) -> Live:
     )
 
 
+def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()
+
+
+def keep_survivors_out_of_full_collections() -> None:
+    """After each full garbage collection, freeze what survived it (the engine process's policy).
+
+    The book's orders live long, and a full collection walks every object not frozen: with tens of
+    thousands of resting orders, a pause of 50-120 ms inside a batch. Frozen, they are skipped; they
+    are still freed when their last reference goes (reference counting), and the engine's objects form
+    no cycles that only the collector could free. Each full pass then walks only what is newer.
+    """
+    if _freeze_survivors not in gc.callbacks:
+        gc.callbacks.append(_freeze_survivors)
+
+
 class BookCorrupt(Exception):
     """The open orders in the database cross each other: nothing can be matched safely."""
 

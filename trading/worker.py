@@ -29,7 +29,7 @@ from django.db import DatabaseError, OperationalError, close_old_connections, co
 
 from exchange.core import streams
 from trading.batch_writer import Fenced
-from trading.matching import BookCorrupt, MarketEngine
+from trading.matching import BookCorrupt, MarketEngine, keep_survivors_out_of_full_collections
 from trading.models import Market
 from trading.services import WAKEUP_CHANNEL
 
@@ -58,6 +58,7 @@ class EngineWorker:
 
     def run(self) -> None:
         logger.info("engine started (pid %d, markets: %s)", os.getpid(), ", ".join(self.markets) or "all")
+        keep_survivors_out_of_full_collections()
         backoff = 1.0
         try:
             while not self.stopping:
