@@ -388,7 +388,7 @@ def measure_server(server: str, workers: int, args: argparse.Namespace, tokens: 
                 print("  server errors; its log ends:", procs.output(server)[-1500:], sep="\n", flush=True)
             if point.percentile(0.5) > 2000 or sum(point.errors.values()) > point.sent // 2:
                 saturated.add(endpoint)  # far past the knee: higher rates tell nothing more
-            time.sleep(1)
+            settle(base)
         run.server_cpu = tree_cpu_seconds(process.pid) - cpu0
         run.client_cpu = client_cpu_seconds() - client0
     except Exception as error:
@@ -397,6 +397,21 @@ def measure_server(server: str, workers: int, args: argparse.Namespace, tokens: 
     finally:
         procs.stop_all()
     return run
+
+
+def settle(base: str, timeout: float = 60.0) -> None:
+    """Wait until the server answers the bare view promptly again: a saturated run leaves requests
+    queued in it (the client gave up on them, the server has not), which would land on the next run."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    time.sleep(1)
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{base}/bench/bare", timeout=5):  # noqa: S310
+            if time.monotonic() - started < 0.02:
+                return
+        time.sleep(0.5)
 
 
 def fmt_point(p: Point) -> str:
