@@ -202,7 +202,7 @@ REDIS_URL = check_redis_url(env_str("REDIS_URL", "") or embedded.redis_url())
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "exchange.core.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "exchange"),
     }

@@ -39,7 +39,7 @@ TICKER_CACHE_MS = 0  # tests read the ticker right after a trade (test_marketdat
 SIMULATED_MINING = True
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "exchange.core.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "exchange-test",
     }
