@@ -213,11 +213,21 @@ class EngineParts:
     The engine asks it in sequence: whether a new order waits (`take`), to keep a waiting one again
     on a rebuild (`restore`), to let one go on a cancel (`cancel`), and which are due after a command
     that traded (`released`). With no such type registered, each answer is one dict lookup.
+
+    Types that name the same engine part class share one instance of it: the stop and take-profit
+    types keep their orders together (trading.engine.triggers), so that one trade releases them in
+    the part's own order (price, then time) rather than type by type.
     """
 
     def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
-        self.parts = {kind.name: kind.engine_part() for kind in ordered() if kind.engine_part is not None}
+        shared: dict[type[EnginePart], EnginePart] = {}
+        self.parts = {
+            kind.name: shared.setdefault(kind.engine_part, kind.engine_part())
+            for kind in ordered()
+            if kind.engine_part is not None
+        }
+        self.instances = list(shared.values())
 
     def waiting_status(self, type_name: str) -> str | None:
         kind = KINDS.get(type_name)
@@ -236,14 +246,14 @@ class EngineParts:
         return True
 
     def cancel(self, order_id: int) -> bool:
-        return any(part.cancel(order_id) for part in self.parts.values())
+        return any(part.cancel(order_id) for part in self.instances)
 
     def released(self, last_price: int) -> list[EngineOrder]:
-        """The orders due now, of every part, in sequence order (their ids)."""
-        if not self.parts:
+        """The orders due now: one part's in its own order; of several parts, in sequence order (ids)."""
+        if not self.instances:
             return []
-        due = [order for part in self.parts.values() for order in part.released(last_price)]
-        return sorted(due, key=lambda order: order.id) if len(self.parts) > 1 else due
+        due = [order for part in self.instances for order in part.released(last_price)]
+        return sorted(due, key=lambda order: order.id) if len(self.instances) > 1 else due
 
 
 def _discover() -> None:

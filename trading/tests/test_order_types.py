@@ -233,3 +233,22 @@ def test_an_order_whose_trigger_already_passed_goes_to_the_book_at_once(
     order = place(alice, side="buy", type=NAME, price="59000", quantity="0.5", params={"trigger_price": "59500"})
     drain(engine)
     assert status(order) == "open"
+
+
+class AlsoWaitsForPrice(LimitWhenPriceReaches):
+    name = "also_waits_for_price"
+    label = "Another type with the same part"
+
+
+def test_types_with_the_same_engine_part_share_one_instance_of_it(waiting_type: None) -> None:
+    # Given two types that name the same part class (as the stop and take-profit types share theirs)
+    order_types.register(AlsoWaitsForPrice())
+    try:
+        parts = order_types.EngineParts(
+            MarketSpec("X-Y", D("0.01"), D("0.0001"), 1, 2, D("1E-8"), D("1E-8"), D(0), D(0))
+        )
+        # Then the engine keeps their waiting orders in one part, which releases them in its own order
+        assert parts.parts[NAME] is parts.parts["also_waits_for_price"]
+        assert len(parts.instances) == 1
+    finally:
+        order_types.unregister("also_waits_for_price")
