@@ -271,15 +271,15 @@ class MarketEngine:
             commands = [command for command in commands if command[0] <= cut]
         return commands[:limit]
 
-    def run_batch(self, limit: int | None = None) -> int:
-        """Process up to `limit` commands (by default, the sizer's limit); return how many.
+    def run_batch(self, limit: int) -> int:
+        """Process up to `limit` commands (the worker passes its sizer's limit); return how many.
 
         Raises Fenced when the market was taken over.
         """
         if self.stale:
             self.rebuild()
         fetched = time.perf_counter()
-        commands = self.fetch_commands(self.sizer.limit if limit is None else limit)
+        commands = self.fetch_commands(limit)
         if not commands:
             self.feed.publish_due_ticker()
             return 0
